@@ -1,0 +1,311 @@
+/* parser.c - the parser front end: framing, dispatch to the MTA parsers,
+ * event ids, exclusions and counters. See parser.h and parser_internal.h. */
+#include "parser.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "parser_internal.h"
+#include "timeutil.h"
+
+struct trpt_parser {
+    trpt_parser_config cfg;
+    char *source_id;
+    char **exclude_senders; /* owned copies, NULL-terminated */
+    trpt_parser_stats stats;
+    trpt_parser_ctx ctx;
+    trpt_postfix *postfix;
+    trpt_exim *exim;
+};
+
+static const char *const perr_names[TRPT_PERR_COUNT] = {
+    [TRPT_PERR_TOO_LONG] = "too-long",
+    [TRPT_PERR_NUL_BYTE] = "nul-byte",
+    [TRPT_PERR_BAD_UTF8] = "bad-utf8",
+    [TRPT_PERR_NO_FRAMING] = "no-framing",
+    [TRPT_PERR_BAD_DATE] = "bad-date",
+    [TRPT_PERR_BAD_TLSRPT_LINE] = "bad-tlsrpt-line",
+    [TRPT_PERR_BAD_DOMAIN] = "bad-domain",
+};
+
+const char *trpt_parse_error_name(trpt_parse_error e)
+{
+    if ((unsigned)e >= TRPT_PERR_COUNT)
+        return "unknown";
+    return perr_names[e];
+}
+
+static trpt_parse_error perr_from_reason(const char *reason)
+{
+    for (int i = 0; i < TRPT_PERR_COUNT; i++)
+        if (reason && strcmp(reason, perr_names[i]) == 0)
+            return (trpt_parse_error)i;
+    return TRPT_PERR_NO_FRAMING;
+}
+
+static void free_strings(char **v)
+{
+    if (!v)
+        return;
+    for (char **p = v; *p; p++)
+        free(*p);
+    free(v);
+}
+
+static int copy_strings(const char *const *in, char ***out)
+{
+    size_t n = 0;
+    char **v;
+
+    *out = NULL;
+    if (!in)
+        return 0;
+    while (in[n])
+        n++;
+    v = calloc(n + 1, sizeof *v);
+    if (!v)
+        return -ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        v[i] = strdup(in[i]);
+        if (!v[i]) {
+            free_strings(v);
+            return -ENOMEM;
+        }
+    }
+    *out = v;
+    return 0;
+}
+
+int trpt_parser_new(trpt_parser **out, const trpt_parser_config *cfg,
+                    trpt_emit_fn emit, void *emit_ctx)
+{
+    trpt_parser *p;
+    int r;
+
+    if (!out || !cfg || !cfg->source_id || !*cfg->source_id || !emit)
+        return -EINVAL;
+    if (strchr(cfg->source_id, ':'))
+        return -EINVAL; /* ':' separates source from position */
+    p = calloc(1, sizeof *p);
+    if (!p)
+        return -ENOMEM;
+    p->cfg = *cfg;
+    p->source_id = strdup(cfg->source_id);
+    if (!p->source_id) {
+        free(p);
+        return -ENOMEM;
+    }
+    if ((r = copy_strings(cfg->exclude_senders, &p->exclude_senders)) < 0) {
+        free(p->source_id);
+        free(p);
+        return r;
+    }
+    p->cfg.source_id = p->source_id;
+    p->cfg.exclude_senders = (const char *const *)p->exclude_senders;
+    if (!p->cfg.ref_time_us)
+        p->cfg.ref_time_us = trpt_now_us();
+    if (!p->cfg.max_sessions)
+        p->cfg.max_sessions = 100000;
+    if (!p->cfg.session_timeout_s)
+        p->cfg.session_timeout_s = 3600;
+    p->ctx.cfg = &p->cfg;
+    p->ctx.stats = &p->stats;
+    p->ctx.emit = emit;
+    p->ctx.emit_ctx = emit_ctx;
+    if ((r = trpt_postfix_new(&p->postfix, &p->ctx)) < 0 ||
+        (r = trpt_exim_new(&p->exim, &p->ctx)) < 0) {
+        trpt_parser_free(p);
+        return r;
+    }
+    *out = p;
+    return 0;
+}
+
+/* Program names: "postfix/smtp", and multi-instance "postfix-out/smtp". */
+static int prog_is_postfix(const trpt_logline *ll)
+{
+    return ll->prog && ll->prog_len >= 7 &&
+           strncmp(ll->prog, "postfix", 7) == 0 &&
+           memchr(ll->prog, '/', ll->prog_len) != NULL;
+}
+
+static int prog_is_exim(const trpt_logline *ll)
+{
+    return ll->prog && ll->prog_len >= 4 && strncmp(ll->prog, "exim", 4) == 0;
+}
+
+static int dispatch(trpt_parser *p, const trpt_logline *ll, uint64_t offset)
+{
+    int used = 0;
+    int want_postfix = p->cfg.format != TRPT_FORMAT_EXIM;
+    int want_exim = p->cfg.format != TRPT_FORMAT_POSTFIX;
+
+    if (ll->framing == TRPT_FRAMING_EXIM) {
+        if (want_exim)
+            used = trpt_exim_line(p->exim, ll, offset);
+    } else if (prog_is_postfix(ll)) {
+        if (want_postfix)
+            used = trpt_postfix_line(p->postfix, ll, offset);
+    } else if (prog_is_exim(ll)) {
+        if (want_exim)
+            used = trpt_exim_line(p->exim, ll, offset);
+    }
+    if (used < 0)
+        return used;
+    if (used)
+        p->stats.lines_used++;
+    else
+        p->stats.lines_ignored++;
+    return 0;
+}
+
+int trpt_parser_feed(trpt_parser *p, const char *line, size_t len,
+                     uint64_t offset)
+{
+    trpt_logline ll;
+    const char *reason = NULL;
+    int r;
+
+    p->stats.lines++;
+    r = trpt_logline_parse(line, len, p->cfg.ref_time_us, &ll, &reason);
+    if (r < 0) {
+        p->stats.errors[perr_from_reason(reason)]++;
+        return 0;
+    }
+    return dispatch(p, &ll, offset);
+}
+
+int trpt_parser_feed_msg(trpt_parser *p, int64_t time_us, const char *host,
+                         const char *prog, long pid, const char *msg,
+                         size_t msg_len, uint64_t offset)
+{
+    trpt_logline ll = {0};
+
+    p->stats.lines++;
+    if (!msg || !prog) {
+        p->stats.errors[TRPT_PERR_NO_FRAMING]++;
+        return 0;
+    }
+    if (msg_len > TRPT_LOGLINE_MAX) {
+        p->stats.errors[TRPT_PERR_TOO_LONG]++;
+        return 0;
+    }
+    if (memchr(msg, '\0', msg_len)) {
+        p->stats.errors[TRPT_PERR_NUL_BYTE]++;
+        return 0;
+    }
+    ll.framing = TRPT_FRAMING_RFC3339;
+    ll.time_us = time_us;
+    ll.host = host;
+    ll.host_len = host ? strlen(host) : 0;
+    ll.prog = prog;
+    ll.prog_len = strlen(prog);
+    ll.pid = pid;
+    ll.msg = msg;
+    ll.msg_len = msg_len;
+    return dispatch(p, &ll, offset);
+}
+
+int trpt_parser_flush(trpt_parser *p, uint64_t offset)
+{
+    int r = trpt_postfix_flush(p->postfix, offset);
+
+    if (r < 0)
+        return r;
+    return trpt_exim_flush(p->exim, offset);
+}
+
+const trpt_parser_stats *trpt_parser_stats_get(const trpt_parser *p)
+{
+    return &p->stats;
+}
+
+void trpt_parser_free(trpt_parser *p)
+{
+    if (!p)
+        return;
+    trpt_postfix_free(p->postfix);
+    trpt_exim_free(p->exim);
+    free_strings(p->exclude_senders);
+    free(p->source_id);
+    free(p);
+}
+
+int trpt_parser_emit(trpt_parser_ctx *ctx, trpt_record *rec, uint64_t offset)
+{
+    char id[512];
+    int r;
+
+    if (ctx->have_last && offset == ctx->last_offset) {
+        ctx->last_sub++;
+    } else {
+        ctx->last_offset = offset;
+        ctx->last_sub = 0;
+        ctx->have_last = 1;
+    }
+    r = trpt_event_id_format(id, sizeof id, ctx->cfg->source_id, offset,
+                             ctx->last_sub);
+    if (r < 0)
+        goto out;
+    if ((r = trpt_record_set(&rec->event_id, id)) < 0)
+        goto out;
+    rec->version = TRPT_RECORD_VERSION;
+    if (trpt_record_validate(rec) < 0) {
+        ctx->stats->errors[TRPT_PERR_BAD_DOMAIN]++;
+        r = 0;
+        goto out;
+    }
+    ctx->stats->records++;
+    r = ctx->emit(ctx->emit_ctx, rec);
+out:
+    trpt_record_clear(rec);
+    return r;
+}
+
+int trpt_parser_sender_excluded(const trpt_parser_ctx *ctx, const char *addr,
+                                size_t len)
+{
+    const char *const *v = ctx->cfg->exclude_senders;
+
+    if (!v)
+        return 0;
+    for (; *v; v++)
+        if (strlen(*v) == len && strncasecmp(*v, addr, len) == 0)
+            return 1;
+    return 0;
+}
+
+/* RFC 1035 LDH labels (A-labels are LDH too); '_' is tolerated because
+ * real policy domains sometimes carry it. */
+int trpt_domain_normalize(const char *in, size_t len, char *out, size_t outlen)
+{
+    size_t label = 0;
+
+    if (len && in[len - 1] == '.')
+        len--;
+    if (len == 0 || len > 253 || len + 1 > outlen)
+        return -EINVAL;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)in[i];
+
+        if (c == '.') {
+            if (label == 0 || out[i - 1] == '-')
+                return -EINVAL;
+            label = 0;
+        } else if (isalnum(c) || c == '_' || (c == '-' && label > 0)) {
+            if (++label > 63)
+                return -EINVAL;
+        } else {
+            return -EINVAL;
+        }
+        out[i] = (char)tolower(c);
+    }
+    if (out[len - 1] == '-')
+        return -EINVAL;
+    out[len] = '\0';
+    return 0;
+}

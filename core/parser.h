@@ -1,0 +1,90 @@
+/*
+ * parser.h - MTA log parsers: raw log lines in, normalized records out.
+ *
+ * One trpt_parser reads one stream (a file, stdin, a journal, an rsyslog
+ * action) line by line. It frames each line (logline.h), hands it to the
+ * Postfix or Exim parser, and keeps per-process correlation state (Postfix
+ * TLS lines carry no queue id; they are linked to the delivery line of the
+ * same postfix/smtp[pid]). Finished sessions are passed to the emit callback
+ * as trpt_record; the callback must copy what it keeps (the record is cleared
+ * after the call). A negative return from the callback aborts the feed and is
+ * returned from trpt_parser_feed().
+ *
+ * trpt_parser_new()     create; cfg may be NULL for defaults (copied)
+ * trpt_parser_feed()    one line (without its newline) at stream byte offset
+ *                       `offset`; the offset is used for event ids
+ * trpt_parser_feed_msg() a pre-framed message (journald, rsyslog): the caller
+ *                       gives time, host, program and pid itself
+ * trpt_parser_flush()   end of stream: finish or drop open sessions
+ * trpt_parser_stats()   counters (lines, records, errors per reason)
+ * trpt_parser_free()
+ *
+ * Bounded memory: at most cfg->max_sessions open correlation entries; the
+ * oldest is finished early and counted as "evicted". Sessions idle for more
+ * than cfg->session_timeout_s of log time are finished and counted.
+ */
+#ifndef TRPT_PARSER_H
+#define TRPT_PARSER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "record.h"
+
+typedef enum trpt_mta_format {
+    TRPT_FORMAT_AUTO = 0,
+    TRPT_FORMAT_POSTFIX,
+    TRPT_FORMAT_EXIM,
+} trpt_mta_format;
+
+typedef struct trpt_parser_config {
+    trpt_mta_format format;
+    const char *source_id;       /* event id source; required */
+    int64_t ref_time_us;         /* for syslog year inference; 0 = now */
+    size_t max_sessions;         /* default 100000 */
+    unsigned session_timeout_s;  /* default 3600 */
+    /* Envelope senders whose deliveries are never counted (our own report
+     * mails). NULL-terminated, may be NULL. Matched case-insensitively. */
+    const char *const *exclude_senders;
+} trpt_parser_config;
+
+/* Counters; reasons are fixed names so they can be reported per reason. */
+typedef enum trpt_parse_error {
+    TRPT_PERR_TOO_LONG = 0,
+    TRPT_PERR_NUL_BYTE,
+    TRPT_PERR_BAD_UTF8,
+    TRPT_PERR_NO_FRAMING,
+    TRPT_PERR_BAD_DATE,
+    TRPT_PERR_BAD_TLSRPT_LINE,
+    TRPT_PERR_BAD_DOMAIN,
+    TRPT_PERR_COUNT
+} trpt_parse_error;
+
+const char *trpt_parse_error_name(trpt_parse_error e);
+
+typedef struct trpt_parser_stats {
+    uint64_t lines;          /* lines fed */
+    uint64_t lines_used;     /* lines that contributed to a record */
+    uint64_t lines_ignored;  /* well-framed lines of no interest */
+    uint64_t records;        /* records emitted */
+    uint64_t excluded;       /* sessions dropped by exclude_senders */
+    uint64_t evicted;        /* sessions finished early: memory bound */
+    uint64_t timed_out;      /* sessions finished early: time-out */
+    uint64_t errors[TRPT_PERR_COUNT];
+} trpt_parser_stats;
+
+typedef int (*trpt_emit_fn)(void *ctx, const trpt_record *rec);
+typedef struct trpt_parser trpt_parser;
+
+int trpt_parser_new(trpt_parser **out, const trpt_parser_config *cfg,
+                    trpt_emit_fn emit, void *ctx);
+int trpt_parser_feed(trpt_parser *p, const char *line, size_t len,
+                     uint64_t offset);
+int trpt_parser_feed_msg(trpt_parser *p, int64_t time_us, const char *host,
+                         const char *prog, long pid, const char *msg,
+                         size_t msg_len, uint64_t offset);
+int trpt_parser_flush(trpt_parser *p, uint64_t offset);
+const trpt_parser_stats *trpt_parser_stats_get(const trpt_parser *p);
+void trpt_parser_free(trpt_parser *p);
+
+#endif
