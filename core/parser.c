@@ -17,6 +17,7 @@ struct trpt_parser {
     char *source_id;
     char **exclude_senders; /* owned copies, NULL-terminated */
     trpt_parser_stats stats;
+    int ref_is_now; /* no fixed reference: follow the clock (daemons) */
     trpt_parser_ctx ctx;
     trpt_postfix *postfix;
     trpt_exim *exim;
@@ -106,8 +107,10 @@ int trpt_parser_new(trpt_parser **out, const trpt_parser_config *cfg,
     }
     p->cfg.source_id = p->source_id;
     p->cfg.exclude_senders = (const char *const *)p->exclude_senders;
-    if (!p->cfg.ref_time_us)
+    if (!p->cfg.ref_time_us) {
+        p->ref_is_now = 1;
         p->cfg.ref_time_us = trpt_now_us();
+    }
     if (!p->cfg.max_sessions)
         p->cfg.max_sessions = 100000;
     if (!p->cfg.session_timeout_s)
@@ -171,6 +174,10 @@ int trpt_parser_feed(trpt_parser *p, const char *line, size_t len,
     int r;
 
     p->stats.lines++;
+    /* A long-running edge crosses New Year: keep the year reference fresh
+     * (cheaply, once per 4096 lines). */
+    if (p->ref_is_now && (p->stats.lines & 4095) == 0)
+        p->cfg.ref_time_us = trpt_now_us();
     r = trpt_logline_parse(line, len, p->cfg.ref_time_us, &ll, &reason);
     if (r < 0) {
         p->stats.errors[perr_from_reason(reason)]++;

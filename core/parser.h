@@ -37,6 +37,18 @@ typedef enum trpt_mta_format {
     TRPT_FORMAT_EXIM,
 } trpt_mta_format;
 
+/* Which Postfix lines decide a session (config postfix_tlsrpt).
+ * Postfix 3.10+ with smtp_tlsrpt_enable logs a TLSRPT: line for exactly the
+ * handshakes it reports (not for TLS-Required: no mail, domains without a
+ * TLSRPT record, reused connections); its verdict is authoritative. */
+typedef enum trpt_tlsrpt_mode {
+    TRPT_TLSRPT_AUTO = 0, /* classic sessions count until a TLSRPT: line
+                             has been seen from that host, then only
+                             TLSRPT: lines count */
+    TRPT_TLSRPT_ONLY,     /* only TLSRPT: lines count */
+    TRPT_TLSRPT_CLASSIC,  /* TLSRPT: lines are ignored; classic lines only */
+} trpt_tlsrpt_mode;
+
 typedef struct trpt_parser_config {
     trpt_mta_format format;
     const char *source_id;       /* event id source; required */
@@ -46,6 +58,7 @@ typedef struct trpt_parser_config {
     /* Envelope senders whose deliveries are never counted (our own report
      * mails). NULL-terminated, may be NULL. Matched case-insensitively. */
     const char *const *exclude_senders;
+    trpt_tlsrpt_mode tlsrpt_mode; /* Postfix only */
 } trpt_parser_config;
 
 /* Counters; reasons are fixed names so they can be reported per reason. */
@@ -70,6 +83,8 @@ typedef struct trpt_parser_stats {
     uint64_t excluded;       /* sessions dropped by exclude_senders */
     uint64_t evicted;        /* sessions finished early: memory bound */
     uint64_t timed_out;      /* sessions finished early: time-out */
+    uint64_t superseded;     /* classic sessions not counted: tlsrpt_mode */
+    uint64_t unfinished;     /* sessions dropped at flush: no domain yet */
     uint64_t errors[TRPT_PERR_COUNT];
 } trpt_parser_stats;
 

@@ -52,7 +52,9 @@ void trpt_format_day(int64_t day, char *buf)
     unsigned m, d;
 
     trpt_civil_from_days(day, &y, &m, &d);
-    snprintf(buf, 11, "%04d-%02u-%02u", y % 10000, m, d);
+    /* The ranges are guaranteed by civil_from_days; the masks tell gcc. */
+    snprintf(buf, 11, "%04d-%02u-%02u", (y % 10000 + 10000) % 10000, m % 13u,
+             d % 32u);
 }
 
 static int digits(const char *s, size_t n, unsigned *v)
