@@ -19,6 +19,7 @@
  */
 #include "report.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <json.h>
@@ -531,4 +532,31 @@ int trpt_report_write(const trpt_agg_group *g, const trpt_report_meta *m,
     trpt_buf_free(&gz);
     trpt_buf_free(&name);
     return rc;
+}
+
+/* Temporary names are ".<final name>.<pid>.tmp" (see trpt_report_write). */
+static int is_stale_tmp(const char *name)
+{
+    size_t n = strlen(name);
+
+    return name[0] == '.' && n > 5 && strcmp(name + n - 4, ".tmp") == 0;
+}
+
+int trpt_report_remove_stale(const char *outbox_dir)
+{
+    DIR *d = opendir(outbox_dir);
+    struct dirent *e;
+    int r = 0;
+
+    if (!d)
+        return errno == ENOENT ? 0 : -errno;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_type != DT_REG && e->d_type != DT_UNKNOWN)
+            continue;
+        if (is_stale_tmp(e->d_name) && unlinkat(dirfd(d), e->d_name, 0) < 0 &&
+            errno != ENOENT)
+            r = -errno;
+    }
+    closedir(d);
+    return r;
 }

@@ -18,6 +18,9 @@
  * trpt_report_write()  build, gzip and write atomically (tmp + fsync +
  *                      rename + dir fsync) into outbox_dir; an existing file
  *                      of the same name is replaced (same content)
+ * trpt_report_remove_stale() remove temporary files ".*.tmp" left in the
+ *                      outbox by a writer that was killed; call only while
+ *                      holding the aggregator lock (no other writer)
  */
 #ifndef TRPT_REPORT_H
 #define TRPT_REPORT_H
@@ -41,5 +44,6 @@ int trpt_report_json(const trpt_agg_group *g, const trpt_report_meta *m,
 int trpt_report_gzip(const char *data, size_t len, trpt_buf *out);
 int trpt_report_write(const trpt_agg_group *g, const trpt_report_meta *m,
                       const char *outbox_dir, trpt_buf *path_out);
+int trpt_report_remove_stale(const char *outbox_dir);
 
 #endif

@@ -907,6 +907,10 @@ static int emit_day(trpt_state *s, int64_t day, FILE *preview)
     trpt_buf_init(&rc.buf);
     if (!preview && s->cfg->outbox_directory) {
         r = ensure_dir(s->cfg->outbox_directory);
+        /* We hold the aggregator lock: any temporary file is from a
+         * writer that was killed. */
+        if (r == 0)
+            r = trpt_report_remove_stale(s->cfg->outbox_directory);
         if (r < 0)
             goto out;
     } else if (!preview) {

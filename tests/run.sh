@@ -26,7 +26,8 @@ run_one() { # label command...
     if [ $rc -ne 0 ] && ! printf '%s\n' "$out" | grep -q '^FAIL '; then
         echo "FAIL [$label] exit-status-$rc"
     fi
-    if [ $rc -ne 0 ] || grep -q 'ERROR: \(Address\|Leak\)Sanitizer\|runtime error:' "$log.err"; then
+    if [ $rc -ne 0 ] || printf '%s\n' "$out" | grep -q '^FAIL ' ||
+        grep -q 'ERROR: \(Address\|Leak\)Sanitizer\|runtime error:' "$log.err"; then
         sed 's/^/    /' "$log.err" | tail -40 >&2
         if [ $rc -eq 0 ]; then echo "FAIL [$label] sanitizer-report"; fi
     fi
