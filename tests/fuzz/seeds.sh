@@ -3,7 +3,8 @@
 # material in ../shared/corpus (log lines, datagrams-turned-records, spool).
 set -eu
 shared=$1; out=$2
-mkdir -p "$out/fuzz_parser" "$out/fuzz_logline" "$out/fuzz_record" "$out/fuzz_spool"
+mkdir -p "$out/fuzz_parser" "$out/fuzz_logline" "$out/fuzz_record" "$out/fuzz_spool" \
+    "$out/fuzz_config" "$out/fuzz_agg_load"
 c310="$shared/corpus/postfix-3.10-tlsrpt/maillog.txt"
 c37="$shared/corpus/postfix-3.7-exim-4.96"
 # Parser: chunks of 40 consecutive lines from each log.
@@ -25,3 +26,7 @@ for f in tests/data/records/*.json; do
 done
 printf '{"v":1,"time":"2026-11-28T11:57:32Z","id":"file-0011223344556677:100.0","host":"sender","mta":"postfix","policy-domain":"stsbad.test","policy-type":"sts","policy-string":["version: STSv1","mode: enforce"],"mx-host":["mx.stsbad.test"],"result":"certificate-host-mismatch","receiving-mx-hostname":"mx.stsbad.test","receiving-ip":"127.0.31.13"}' > "$out/fuzz_record/seed1.json"
 printf 'x' > "$out/fuzz_spool/seed1"
+# Config: the example and the demo configuration.
+for f in docs/tlsrpt.conf.example tests/data/demo/tlsrpt.conf; do
+    [ -f "$f" ] && cp "$f" "$out/fuzz_config/"
+done
