@@ -20,8 +20,16 @@
  *                       unknown keys are ignored (forward compatible),
  *                       a newer major version is refused with -EPROTO.
  *
+ * Decoding reuses the target's allocations: pass a record that went
+ * through trpt_record_init() (or an earlier decode); on error it is left
+ * cleared. trpt_record_copy() needs no initialised destination and does
+ * not free its old contents.
+ *
  * Privacy: no field may hold an e-mail address, local part or message
- * content; trpt_record_validate() rejects any string field containing '@'.
+ * content; trpt_record_validate() rejects any string containing '@',
+ * except tlsrpt-record, whose "rua=mailto:" address is public DNS data.
+ * Control characters are refused in every field (edges reduce a multi-line
+ * EHLO reply to its announced host name).
  * All functions return 0 or a negative errno.
  */
 #ifndef TRPT_RECORD_H
