@@ -29,12 +29,15 @@ run_one() { # label command...
     if [ $rc -ne 0 ] || printf '%s\n' "$out" | grep -q '^FAIL ' ||
         grep -q 'ERROR: \(Address\|Leak\)Sanitizer\|runtime error:' "$log.err"; then
         sed 's/^/    /' "$log.err" | tail -40 >&2
-        if [ $rc -eq 0 ]; then echo "FAIL [$label] sanitizer-report"; fi
+        if [ $rc -eq 0 ] && grep -q 'ERROR: \(Address\|Leak\)Sanitizer\|runtime error:' "$log.err"; then
+            echo "FAIL [$label] sanitizer-report"
+        fi
     fi
 }
 
 for build in "$@"; do
-    export TRPT_BUILD="$TRPT_SRC/$build"
+    case "$build" in /*) TRPT_BUILD=$build ;; *) TRPT_BUILD="$TRPT_SRC/$build" ;; esac
+    export TRPT_BUILD
     for t in "$build"/tests/core/test_*; do
         [ -x "$t" ] || continue
         run_one "$build/$(basename "$t")" "$t"
