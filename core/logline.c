@@ -15,6 +15,9 @@
 
 #include <errno.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <immintrin.h>
+#endif
 
 #include "timeutil.h"
 
@@ -79,13 +82,77 @@ static size_t utf8_seq_len(const unsigned char *s, size_t left)
     return 0; /* 0x80-0xC1 and 0xF5-0xFF never start a sequence */
 }
 
-/* 0: valid UTF-8 without NUL; else the reason. Eight bytes at a time while
- * the text is ASCII without NUL (the common case for mail logs). */
+#ifdef __SSE2__
+/* Bit i set when s[i] is NUL or not ASCII: 16 bytes per step. */
+static inline unsigned odd_mask16(const unsigned char *s)
+{
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)s);
+    __m128i z = _mm_cmpeq_epi8(v, _mm_setzero_si128());
+
+    return (unsigned)_mm_movemask_epi8(_mm_or_si128(v, z));
+}
+
+/* 1 if all len (>= 16) bytes are ASCII without NUL: whole blocks, then
+ * one last block overlapping the one before (checking twice is harmless). */
+static int plain_ascii_sse2(const unsigned char *s, size_t len)
+{
+    unsigned m = 0;
+
+    for (size_t i = 0; i + 16 <= len; i += 16)
+        m |= odd_mask16(s + i);
+    return !(m | odd_mask16(s + len - 16));
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+__attribute__((target("avx2"))) static int
+plain_ascii_avx2(const unsigned char *s, size_t len)
+{
+    const __m256i zero = _mm256_setzero_si256();
+    __m256i acc = zero, v;
+
+    for (size_t i = 0; i + 32 <= len; i += 32) {
+        v = _mm256_loadu_si256((const __m256i *)(const void *)(s + i));
+        acc = _mm256_or_si256(acc,
+                              _mm256_or_si256(v, _mm256_cmpeq_epi8(v, zero)));
+    }
+    v = _mm256_loadu_si256((const __m256i *)(const void *)(s + len - 32));
+    acc = _mm256_or_si256(acc, _mm256_or_si256(v, _mm256_cmpeq_epi8(v, zero)));
+    return _mm256_movemask_epi8(acc) == 0;
+}
+
+static int cpu_has_avx2(void)
+{
+    static int have = -1; /* a benign race: every thread computes the same */
+
+    if (have < 0)
+        have = __builtin_cpu_supports("avx2");
+    return have;
+}
+#endif
+
+/* The common case, a line of plain ASCII, decided without a byte loop. */
+static int plain_ascii(const unsigned char *s, size_t len)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+    if (len >= 32 && cpu_has_avx2())
+        return plain_ascii_avx2(s, len);
+#endif
+    return len >= 16 && plain_ascii_sse2(s, len);
+}
+#endif
+
+/* 0: valid UTF-8 without NUL; else the reason. Whole lines of ASCII are
+ * recognised with SIMD; otherwise eight bytes at a time while the text is
+ * ASCII without NUL. */
 static const char *check_bytes(const char *line, size_t len)
 {
     const unsigned char *s = (const unsigned char *)line;
     size_t i = 0;
 
+#ifdef __SSE2__
+    if (plain_ascii(s, len))
+        return NULL;
+#endif
     while (i < len) {
         if (i + 8 <= len) {
             uint64_t w;
@@ -130,19 +197,44 @@ typedef struct civil_time {
     int64_t offset_s; /* local time minus UTC */
 } civil_time;
 
+/* Consecutive lines are nearly always of the same day: its checked date
+ * and day number are kept per thread. */
+typedef struct day_cache {
+    unsigned year, mon, day; /* year 0: empty */
+    int64_t days;
+} day_cache;
+
+static __thread day_cache last_day;
+
+/* Days since the epoch of a checked date, or -1 if the date is absurd. */
+static int64_t checked_days(const civil_time *t)
+{
+    day_cache *c = &last_day;
+
+    if (t->year == c->year && t->mon == c->mon && t->day == c->day)
+        return c->days;
+    if (t->year < 1970 || t->year > 9999 || t->mon < 1 || t->mon > 12 ||
+        t->day < 1 || t->day > days_in_month(t->year, t->mon))
+        return -1;
+    c->year = t->year;
+    c->mon = t->mon;
+    c->day = t->day;
+    c->days = trpt_days_from_civil((int)t->year, t->mon, t->day);
+    return c->days;
+}
+
 /* Range checks shared by every framing; absurd values are "bad-date". */
 static int civil_to_us(const civil_time *t, int64_t *us, frame_error *fe)
 {
+    int64_t days = checked_days(t);
     unsigned sec = t->sec;
 
-    if (t->year < 1970 || t->year > 9999 || t->mon < 1 || t->mon > 12 ||
-        t->day < 1 || t->day > days_in_month(t->year, t->mon) || t->hour > 23 ||
-        t->min > 59 || sec > 60)
+    if (days < 0 || t->hour > 23 || t->min > 59 || sec > 60)
         return fail(fe, "bad-date");
     if (sec == 60) /* leap second: UTC arithmetic has no slot for it */
         sec = 59;
-    *us = (trpt_days_from_civil((int)t->year, t->mon, t->day) * 86400LL +
-           t->hour * 3600LL + t->min * 60LL + sec - t->offset_s) *
+    *us = (days * 86400LL + t->hour * 3600LL + t->min * 60LL + sec -
+           t->offset_s) *
               US_PER_S +
           t->frac_us;
     return 0;
@@ -189,13 +281,6 @@ static int parse_fraction(const char *s, size_t len, size_t *i, int64_t *us)
 /* ---- "host prog[pid]: msg" (RFC 3164 section 4.1.2/4.1.3 HOSTNAME and
  * TAG, as rsyslog and postlogd write them) ---- */
 
-static const char *skip_to(const char *p, const char *end, char c)
-{
-    const char *q = memchr(p, c, (size_t)(end - p));
-
-    return q ? q : end;
-}
-
 static int parse_pid(const char *p, const char *end, long *pid)
 {
     long v = 0;
@@ -211,36 +296,103 @@ static int parse_pid(const char *p, const char *end, long *pid)
     return 0;
 }
 
+/* Where the tag "prog[pid]:" lies: its first ':', the first '[' before it,
+ * the first ']' after that, the first ' ' before the '[' (or the ':').
+ * NULL for what is absent. */
+typedef struct tag_marks {
+    const char *colon, *open, *close, *space;
+} tag_marks;
+
+static void mark_tag_bytes(const char *p, const char *end, tag_marks *m)
+{
+    for (; p < end && *p != ':'; p++) {
+        if (*p == '[') {
+            if (!m->open)
+                m->open = p;
+        } else if (*p == ']') {
+            if (m->open && !m->close)
+                m->close = p;
+        } else if (*p == ' ' && !m->open && !m->space) {
+            m->space = p;
+        }
+    }
+    m->colon = p < end ? p : NULL;
+}
+
+#ifdef __SSE2__
+/* Bit i set where p[i] == c, for 32 bytes. */
+static inline uint32_t eq_mask32(__m128i lo, __m128i hi, char c)
+{
+    __m128i k = _mm_set1_epi8(c);
+
+    return (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(lo, k)) |
+           (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(hi, k)) << 16;
+}
+
+/* The lowest set bit of m at or above bit `from` (< 32), as a pointer;
+ * NULL if none. */
+static inline const char *first_at(const char *p, uint32_t m, unsigned from)
+{
+    m &= ~((1u << from) - 1);
+    return m ? p + __builtin_ctz(m) : NULL;
+}
+
+/* Tags nearly always end within 32 bytes: then the marks come from
+ * compare masks instead of a loop with unpredictable branches. 0 if the
+ * tag is longer (or the line too short) and the loop must do it. */
+static int mark_tag_simd(const char *p, const char *end, tag_marks *m)
+{
+    __m128i lo, hi;
+    uint32_t colon, before;
+    unsigned c, o;
+
+    if (end - p < 32)
+        return 0;
+    lo = _mm_loadu_si128((const __m128i *)(const void *)p);
+    hi = _mm_loadu_si128((const __m128i *)(const void *)(p + 16));
+    if (!(colon = eq_mask32(lo, hi, ':')))
+        return 0;
+    c = (unsigned)__builtin_ctz(colon);
+    before = (1u << c) - 1; /* bits below the ':' */
+    m->colon = p + c;
+    m->open = first_at(p, eq_mask32(lo, hi, '[') & before, 0);
+    o = m->open ? (unsigned)(m->open - p) : c;
+    m->close = m->open ? first_at(p, eq_mask32(lo, hi, ']') & before, o) : NULL;
+    m->space =
+        first_at(p, eq_mask32(lo, hi, ' ') & before & ((1u << o) - 1), 0);
+    return 1;
+}
+#endif
+
 static int parse_host_tag(const char *p, const char *end, trpt_logline *out,
                           frame_error *fe)
 {
-    const char *host = p, *tag, *tag_end, *colon;
+    const char *host = p, *tag;
+    tag_marks m = {0};
 
-    p = skip_to(p, end, ' ');
+    while (p < end && *p != ' ')
+        p++;
     if (p == host || p == end)
         return fail(fe, "no-framing");
     out->host = host;
     out->host_len = (size_t)(p - host);
     tag = ++p;
-    /* The tag ends at the first ':'; a '[' before it opens the pid. */
-    colon = skip_to(tag, end, ':');
-    if (colon == end)
+    /* The tag ends at the first ':'; a '[' before it opens the pid, which
+     * the first ']' after it closes; no ' ' before the pid. */
+#ifdef __SSE2__
+    if (!mark_tag_simd(tag, end, &m))
+#endif
+        mark_tag_bytes(tag, end, &m);
+    if (!m.colon)
         return fail(fe, "no-framing");
-    tag_end = memchr(tag, '[', (size_t)(colon - tag));
-    if (tag_end) {
-        const char *close = memchr(tag_end, ']', (size_t)(colon - tag_end));
-
-        if (!close || close + 1 != colon ||
-            parse_pid(tag_end + 1, close, &out->pid) < 0)
-            return fail(fe, "no-framing");
-    } else {
-        tag_end = colon;
-    }
-    if (tag_end == tag || memchr(tag, ' ', (size_t)(tag_end - tag)))
+    if (m.open && (!m.close || m.close + 1 != m.colon ||
+                   parse_pid(m.open + 1, m.close, &out->pid) < 0))
+        return fail(fe, "no-framing");
+    if (m.open == tag || m.colon == tag || m.space)
         return fail(fe, "no-framing");
     out->prog = tag;
-    out->prog_len = (size_t)(tag_end - tag);
-    p = colon + 1;
+    out->prog_len = (size_t)((m.open ? m.open : m.colon) - tag);
+    p = m.colon + 1;
     if (p < end && *p == ' ')
         p++;
     out->msg = p;
@@ -250,25 +402,52 @@ static int parse_host_tag(const char *p, const char *end, trpt_logline *out,
 
 /* ---- traditional syslog: "Mmm dd hh:mm:ss host prog[pid]: msg" ---- */
 
+/* The three bytes as one number, compared with a table of twelve. */
 static unsigned month_from_abbrev(const char *s)
 {
-    static const char names[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+#define M3(a, b, c) ((unsigned)(a) << 16 | (unsigned)(b) << 8 | (unsigned)(c))
+    static const unsigned names[12] = {
+        M3('J', 'a', 'n'), M3('F', 'e', 'b'), M3('M', 'a', 'r'),
+        M3('A', 'p', 'r'), M3('M', 'a', 'y'), M3('J', 'u', 'n'),
+        M3('J', 'u', 'l'), M3('A', 'u', 'g'), M3('S', 'e', 'p'),
+        M3('O', 'c', 't'), M3('N', 'o', 'v'), M3('D', 'e', 'c'),
+    };
+    unsigned v =
+        M3((unsigned char)s[0], (unsigned char)s[1], (unsigned char)s[2]);
+#undef M3
 
     for (unsigned m = 0; m < 12; m++)
-        if (memcmp(s, names + 3 * m, 3) == 0)
+        if (v == names[m])
             return m + 1;
     return 0;
 }
+
+/* Every line of a stream shares one reference time: the calendar maths for
+ * it is done once per thread and reference. */
+typedef struct ref_civil {
+    int64_t ref_time_us;
+    int year;
+    unsigned mon;
+    int valid;
+} ref_civil;
+
+static __thread ref_civil ref_cache;
 
 /* logline.h: the year of ref, or the year before when the line's month is
  * more than one month after ref's (a December line read in January). */
 static unsigned infer_year(unsigned mon, int64_t ref_time_us)
 {
-    int y;
-    unsigned m, d;
+    ref_civil *c = &ref_cache;
 
-    trpt_civil_from_days(trpt_day_of_us(ref_time_us), &y, &m, &d);
-    return (unsigned)(mon > m + 1 ? y - 1 : y);
+    if (!c->valid || c->ref_time_us != ref_time_us) {
+        unsigned d;
+
+        trpt_civil_from_days(trpt_day_of_us(ref_time_us), &c->year, &c->mon,
+                             &d);
+        c->ref_time_us = ref_time_us;
+        c->valid = 1;
+    }
+    return (unsigned)(mon > c->mon + 1 ? c->year - 1 : c->year);
 }
 
 static int frame_syslog(const char *line, size_t len, int64_t ref_time_us,

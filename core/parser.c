@@ -2,7 +2,6 @@
  * event ids, exclusions and counters. See parser.h and parser_internal.h. */
 #include "parser.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -131,14 +130,14 @@ int trpt_parser_new(trpt_parser **out, const trpt_parser_config *cfg,
 /* Program names: "postfix/smtp", and multi-instance "postfix-out/smtp". */
 static int prog_is_postfix(const trpt_logline *ll)
 {
-    return ll->prog && ll->prog_len >= 7 &&
-           strncmp(ll->prog, "postfix", 7) == 0 &&
-           memchr(ll->prog, '/', ll->prog_len) != NULL;
+    return ll->prog && ll->prog_len >= 8 &&
+           memcmp(ll->prog, "postfix", 7) == 0 &&
+           memchr(ll->prog + 7, '/', ll->prog_len - 7) != NULL;
 }
 
 static int prog_is_exim(const trpt_logline *ll)
 {
-    return ll->prog && ll->prog_len >= 4 && strncmp(ll->prog, "exim", 4) == 0;
+    return ll->prog && ll->prog_len >= 4 && memcmp(ll->prog, "exim", 4) == 0;
 }
 
 static int dispatch(trpt_parser *p, const trpt_logline *ll, uint64_t offset)
@@ -286,32 +285,51 @@ int trpt_parser_sender_excluded(const trpt_parser_ctx *ctx, const char *addr,
     return 0;
 }
 
+/* Domain bytes, lower-cased: letters, digits and '_' map to themselves
+ * (capitals to small), '-' and '.' too; every other byte to 0. A table,
+ * not isalnum()/tolower(): this runs for every MX host and recipient
+ * domain, and must not depend on the locale. */
+static const unsigned char domain_byte[256] = {
+    ['-'] = '-', ['.'] = '.', ['_'] = '_', ['0'] = '0', ['1'] = '1',
+    ['2'] = '2', ['3'] = '3', ['4'] = '4', ['5'] = '5', ['6'] = '6',
+    ['7'] = '7', ['8'] = '8', ['9'] = '9', ['A'] = 'a', ['B'] = 'b',
+    ['C'] = 'c', ['D'] = 'd', ['E'] = 'e', ['F'] = 'f', ['G'] = 'g',
+    ['H'] = 'h', ['I'] = 'i', ['J'] = 'j', ['K'] = 'k', ['L'] = 'l',
+    ['M'] = 'm', ['N'] = 'n', ['O'] = 'o', ['P'] = 'p', ['Q'] = 'q',
+    ['R'] = 'r', ['S'] = 's', ['T'] = 't', ['U'] = 'u', ['V'] = 'v',
+    ['W'] = 'w', ['X'] = 'x', ['Y'] = 'y', ['Z'] = 'z', ['a'] = 'a',
+    ['b'] = 'b', ['c'] = 'c', ['d'] = 'd', ['e'] = 'e', ['f'] = 'f',
+    ['g'] = 'g', ['h'] = 'h', ['i'] = 'i', ['j'] = 'j', ['k'] = 'k',
+    ['l'] = 'l', ['m'] = 'm', ['n'] = 'n', ['o'] = 'o', ['p'] = 'p',
+    ['q'] = 'q', ['r'] = 'r', ['s'] = 's', ['t'] = 't', ['u'] = 'u',
+    ['v'] = 'v', ['w'] = 'w', ['x'] = 'x', ['y'] = 'y', ['z'] = 'z',
+};
+
 /* RFC 1035 LDH labels (A-labels are LDH too); '_' is tolerated because
  * real policy domains sometimes carry it. */
 int trpt_domain_normalize(const char *in, size_t len, char *out, size_t outlen)
 {
     size_t label = 0;
+    unsigned char prev = '.';
 
     if (len && in[len - 1] == '.')
         len--;
     if (len == 0 || len > 253 || len + 1 > outlen)
         return -EINVAL;
     for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)in[i];
+        unsigned char c = domain_byte[(unsigned char)in[i]];
 
         if (c == '.') {
-            if (label == 0 || out[i - 1] == '-')
+            if (label == 0 || prev == '-')
                 return -EINVAL;
             label = 0;
-        } else if (isalnum(c) || c == '_' || (c == '-' && label > 0)) {
-            if (++label > 63)
-                return -EINVAL;
-        } else {
+        } else if (c == 0 || (c == '-' && label == 0) || ++label > 63) {
             return -EINVAL;
         }
-        out[i] = (char)tolower(c);
+        out[i] = (char)c;
+        prev = c;
     }
-    if (out[len - 1] == '-')
+    if (prev == '-')
         return -EINVAL;
     out[len] = '\0';
     return 0;

@@ -195,13 +195,33 @@ static int reason_ok(const char *s, size_t len)
     return 1;
 }
 
+/* ASCII classes without the locale: these run for every smtp line. */
+static inline int is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+static inline int is_lower(char c)
+{
+    return c >= 'a' && c <= 'z';
+}
+
+static inline int is_alnum(char c)
+{
+    return is_digit(c) || is_lower(c) || (c >= 'A' && c <= 'Z');
+}
+
 static int ip_ok(const char *s, size_t len)
 {
     if (len == 0 || len >= PF_IP_MAX)
         return 0;
-    for (size_t i = 0; i < len; i++)
-        if (!isxdigit((unsigned char)s[i]) && s[i] != ':' && s[i] != '.')
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+
+        if (!is_digit(c) && !((c | 0x20) >= 'a' && (c | 0x20) <= 'f') &&
+            c != ':' && c != '.')
             return 0;
+    }
     return 1;
 }
 
@@ -222,7 +242,7 @@ static int parse_host_ip(const char *s, char *mx, char *ip, const char **end)
         mx[0] = '\0';
     rb++;
     if (*rb == ':')
-        for (rb++; isdigit((unsigned char)*rb); rb++)
+        for (rb++; is_digit(*rb); rb++)
             ;
     if (end)
         *end = rb;
@@ -236,8 +256,8 @@ static size_t qid_len(const char *s)
     size_t n = 0;
     int lower_only = 1;
 
-    while (isalnum((unsigned char)s[n])) {
-        if (!islower((unsigned char)s[n]))
+    while (is_alnum(s[n])) {
+        if (!is_lower(s[n]))
             lower_only = 0;
         n++;
     }
@@ -573,27 +593,67 @@ typedef struct pf_line {
     uint64_t offset;
     char host[PF_KEY_PART_MAX + 1];
     char prog[PF_KEY_PART_MAX + 1];
+    size_t host_len, prog_len;
     const char *service; /* after the last '/' of prog: "smtp", ... */
     const char *msg;     /* NUL-terminated */
 } pf_line;
 
-static int proc_key(const pf_line *pl, char **out)
+/* "host\nprog\npid" (or "host\nQID"), NUL-terminated */
+#define PF_KEY_MAX (2 * (PF_KEY_PART_MAX + 1) + 24)
+
+/* Decimal of v at o, NUL-terminated; keys are built for every smtp line,
+ * so by hand rather than with asprintf. */
+static void put_long(char *o, long v)
 {
-    return asprintf(out, "%s\n%s\n%ld", pl->host, pl->prog, pl->ll->pid) < 0
-               ? -ENOMEM
-               : 0;
+    char tmp[24];
+    unsigned long u = v < 0 ? 0UL - (unsigned long)v : (unsigned long)v;
+    size_t n = 0;
+
+    do {
+        tmp[sizeof tmp - ++n] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        *o++ = '-';
+    memcpy(o, tmp + sizeof tmp - n, n);
+    o[n] = '\0';
+}
+
+/* host, '\n', then the rest: the common head of every table key. */
+static char *key_head(const pf_line *pl, char *key)
+{
+    memcpy(key, pl->host, pl->host_len);
+    key[pl->host_len] = '\n';
+    return key + pl->host_len + 1;
+}
+
+static void proc_key(const pf_line *pl, char key[PF_KEY_MAX])
+{
+    char *o = key_head(pl, key);
+
+    memcpy(o, pl->prog, pl->prog_len);
+    o[pl->prog_len] = '\n';
+    put_long(o + pl->prog_len + 1, pl->ll->pid);
+}
+
+/* The key of an excluded message: "host\nQID" (qid shorter than
+ * PF_QID_MAX). */
+static void qid_key(const pf_line *pl, const char *qid, char key[PF_KEY_MAX])
+{
+    char *o = key_head(pl, key);
+    size_t n = strlen(qid);
+
+    memcpy(o, qid, n + 1);
 }
 
 static pf_proc *proc_lookup(trpt_postfix *st, const pf_line *pl)
 {
-    char *key;
-    pf_node *n;
+    char key[PF_KEY_MAX];
 
-    if (proc_key(pl, &key) < 0)
+    if (!st->procs.count)
         return NULL;
-    n = table_find(&st->procs, key);
-    free(key);
-    return (pf_proc *)n;
+    proc_key(pl, key);
+    return (pf_proc *)table_find(&st->procs, key);
 }
 
 static int proc_get(trpt_postfix *st, const pf_line *pl, pf_proc **out)
@@ -603,8 +663,11 @@ static int proc_get(trpt_postfix *st, const pf_line *pl, pf_proc **out)
     int r;
 
     if (!p) {
-        if ((r = proc_key(pl, &key)) < 0)
-            return r;
+        char buf[PF_KEY_MAX];
+
+        proc_key(pl, buf);
+        if (!(key = strdup(buf)))
+            return -ENOMEM;
         p = calloc(1, sizeof *p);
         if (!p || !(p->host = strdup(pl->host))) {
             free(p);
@@ -1198,7 +1261,7 @@ static int delivery_parse(const char *qid, size_t qlen, const char *s,
                           pf_delivery *d)
 {
     const char *relay = strstr(s, ", relay=");
-    const char *status;
+    const char *status, *end;
 
     memset(d, 0, sizeof *d);
     if (!relay)
@@ -1208,22 +1271,23 @@ static int delivery_parse(const char *qid, size_t qlen, const char *s,
     relay += strlen(", relay=");
     if (strncmp(relay, "none", 4) != 0)
         (void)parse_host_ip(relay, d->mx, d->ip, NULL);
-    status = strstr(relay, ", status=");
-    d->conn_reuse = (strstr(relay, ", conn_use=") != NULL &&
-                     (!status || strstr(relay, ", conn_use=") < status));
+    /* conn_use= before status= (Postfix writes it there; text after
+     * status= is the server's and proves nothing) */
+    end = relay + strlen(relay);
+    status = memmem(relay, (size_t)(end - relay), ", status=", 9);
+    d->conn_reuse = memmem(relay, (size_t)((status ? status : end) - relay),
+                           ", conn_use=", 11) != NULL;
     return 0;
 }
 
 static int qid_excluded(trpt_postfix *st, const pf_line *pl, const char *qid)
 {
-    char *key;
-    int found;
+    char key[PF_KEY_MAX];
 
-    if (!st->excluded.count || asprintf(&key, "%s\n%s", pl->host, qid) < 0)
+    if (!st->excluded.count)
         return 0;
-    found = table_find(&st->excluded, key) != NULL;
-    free(key);
-    return found;
+    qid_key(pl, qid, key);
+    return table_find(&st->excluded, key) != NULL;
 }
 
 /* Delivery evidence: "(TLS is required, but was not offered by host
@@ -1231,8 +1295,12 @@ static int qid_excluded(trpt_postfix *st, const pf_line *pl, const char *qid)
 static int delivery_evidence(trpt_postfix *st, const pf_line *pl, pf_proc **pp,
                              const pf_delivery *d, const char *s)
 {
-    const char *h = strstr(s, "TLS is required, but was not offered by host ");
-    int hs = strstr(s, "Cannot start TLS: handshake failure") != NULL;
+    /* Both phrases say "TLS": most deliveries are searched once. */
+    const char *tls = strstr(s, "TLS");
+    const char *h =
+        tls ? strstr(tls, "TLS is required, but was not offered by host ")
+            : NULL;
+    int hs = tls && strstr(s, "Cannot start TLS: handshake failure") != NULL;
     char mx[PF_NAME_MAX], ip[PF_IP_MAX];
     pf_attempt *a;
     int r;
@@ -1305,16 +1373,17 @@ static int on_qmgr(trpt_postfix *st, const pf_line *pl, const char *qid,
                    size_t qlen, const char *s)
 {
     char q[PF_QID_MAX];
+    char buf[PF_KEY_MAX];
     char *key;
     pf_node *n;
     int r;
 
     copy_str(q, sizeof q, qid, qlen);
     if (strcmp(s, "removed") == 0) {
-        if (!st->excluded.count || asprintf(&key, "%s\n%s", pl->host, q) < 0)
+        if (!st->excluded.count)
             return 0;
-        n = table_find(&st->excluded, key);
-        free(key);
+        qid_key(pl, q, buf);
+        n = table_find(&st->excluded, buf);
         if (n) {
             table_del(&st->excluded, n);
             free(n);
@@ -1329,7 +1398,8 @@ static int on_qmgr(trpt_postfix *st, const pf_line *pl, const char *qid,
             return 0;
         if (qid_excluded(st, pl, q))
             return 1;
-        if (asprintf(&key, "%s\n%s", pl->host, q) < 0)
+        qid_key(pl, q, buf);
+        if (!(key = strdup(buf)))
             return -ENOMEM;
         if (!(n = calloc(1, sizeof(pf_qid)))) {
             free(key);
@@ -1356,6 +1426,7 @@ static int on_qmgr(trpt_postfix *st, const pf_line *pl, const char *qid,
 static int on_smtp_or_proxy(trpt_postfix *st, const pf_line *pl)
 {
     const char *s = pl->msg;
+    const char *h;
     size_t n;
 
     if ((n = prefix_len(s, "TLSRPT: ")))
@@ -1374,12 +1445,11 @@ static int on_smtp_or_proxy(trpt_postfix *st, const pf_line *pl)
     if ((n = prefix_len(s, "server certificate verification failed for ")) ||
         (n = prefix_len(s, "certificate verification failed for ")))
         return on_verify_failed(st, pl, s + n);
-    if (strstr(s, " TLS connection established to ") &&
-        (prefix_len(s, "Verified ") || prefix_len(s, "Trusted ") ||
-         prefix_len(s, "Untrusted ") || prefix_len(s, "Anonymous ")))
+    if ((prefix_len(s, "Verified ") || prefix_len(s, "Trusted ") ||
+         prefix_len(s, "Untrusted ") || prefix_len(s, "Anonymous ")) &&
+        (h = strstr(s, " TLS connection established to ")))
         return on_established(st, pl,
-                              strstr(s, " TLS connection established to ") +
-                                  strlen(" TLS connection established to "));
+                              h + strlen(" TLS connection established to "));
     if ((n = prefix_len(s, "SSL_connect error to ")))
         return on_handshake_failed(st, pl, s + n);
     if ((n = prefix_len(s, "TLS handshake failed for service=smtp peer=")))
@@ -1397,48 +1467,103 @@ static int on_smtp_or_proxy(trpt_postfix *st, const pf_line *pl)
     return on_peer_dane(st, pl, s);
 }
 
-static int line_setup(trpt_postfix *st, const trpt_logline *ll, uint64_t offset,
-                      pf_line *pl)
+/* What a line's program is to this parser. */
+enum pf_service {
+    SV_OTHER,    /* pickup, cleanup, smtpd, ...: never used */
+    SV_SMTP,     /* deliveries and TLS lines */
+    SV_TLSPROXY, /* TLS lines of reused connections */
+    SV_QMGR,     /* envelope senders, for exclude_senders */
+};
+
+static enum pf_service service_kind(const char *sv, size_t n)
 {
-    size_t len = ll->msg_len;
+    if (n == 4 && memcmp(sv, "smtp", 4) == 0)
+        return SV_SMTP;
+    if (n == 8 && memcmp(sv, "tlsproxy", 8) == 0)
+        return SV_TLSPROXY;
+    if (n == 4 && memcmp(sv, "qmgr", 4) == 0)
+        return SV_QMGR;
+    return SV_OTHER;
+}
+
+/* The service part of the program name as line_setup() would see it: after
+ * the last '/' of the name cut to PF_KEY_PART_MAX bytes. */
+static enum pf_service line_service(const trpt_logline *ll)
+{
+    size_t n = ll->prog_len < PF_KEY_PART_MAX ? ll->prog_len : PF_KEY_PART_MAX;
+    const char *slash = memrchr(ll->prog, '/', n);
+    const char *sv = slash ? slash + 1 : ll->prog;
+
+    return service_kind(sv, n - (size_t)(sv - ll->prog));
+}
+
+/* Lines this parser refuses outright (they do not even move the clock):
+ * '\n' in host or program (it separates table key parts), an over-long
+ * message. The front end never hands over a message with a NUL in it
+ * (framing refuses such lines, trpt_parser_feed_msg() too). */
+static int line_refused(const trpt_logline *ll)
+{
+    size_t hn = ll->host ? ll->host_len : 0;
+    size_t pn = ll->prog_len;
+
+    if (hn > PF_KEY_PART_MAX)
+        hn = PF_KEY_PART_MAX;
+    if (pn > PF_KEY_PART_MAX)
+        pn = PF_KEY_PART_MAX;
+    return (hn && memchr(ll->host, '\n', hn)) || memchr(ll->prog, '\n', pn) ||
+           ll->msg_len > TRPT_LOGLINE_MAX;
+}
+
+/* The NUL-terminated copies the handlers work on. */
+static void line_setup(trpt_postfix *st, const trpt_logline *ll,
+                       uint64_t offset, pf_line *pl)
+{
     const char *slash;
 
-    if (!ll->prog || !ll->msg)
-        return -EINVAL;
     pl->ll = ll;
     pl->offset = offset;
     copy_str(pl->host, sizeof pl->host, ll->host ? ll->host : "",
              ll->host ? ll->host_len : 0);
     copy_str(pl->prog, sizeof pl->prog, ll->prog, ll->prog_len);
-    if (strchr(pl->host, '\n') || strchr(pl->prog, '\n'))
-        return -EINVAL; /* '\n' separates table key parts */
+    pl->host_len = strlen(pl->host);
+    pl->prog_len = strlen(pl->prog);
     slash = strrchr(pl->prog, '/');
     pl->service = slash ? slash + 1 : pl->prog;
-    if (len > TRPT_LOGLINE_MAX)
-        len = TRPT_LOGLINE_MAX;
-    memcpy(st->msg, ll->msg, len);
-    st->msg[len] = '\0';
-    if (strlen(st->msg) != len)
-        return -EINVAL; /* NUL inside the message */
+    memcpy(st->msg, ll->msg, ll->msg_len);
+    st->msg[ll->msg_len] = '\0';
     pl->msg = st->msg;
-    return 0;
+}
+
+/* qmgr lines matter only when some envelope sender is excluded. */
+static int want_line(const trpt_postfix *st, enum pf_service sv)
+{
+    const char *const *senders = st->ctx->cfg->exclude_senders;
+
+    if (sv == SV_SMTP || sv == SV_TLSPROXY)
+        return 1;
+    return sv == SV_QMGR && senders && senders[0];
 }
 
 int trpt_postfix_line(trpt_postfix *st, const trpt_logline *ll, uint64_t offset)
 {
+    enum pf_service sv;
     pf_line pl;
     size_t n;
     int r, used = 0;
 
-    if (!st || !ll || line_setup(st, ll, offset, &pl) < 0)
+    if (!st || !ll || !ll->prog || !ll->msg || line_refused(ll))
         return 0;
     if (ll->time_us > st->now_us)
         st->now_us = ll->time_us;
     if ((r = expire_idle(st, offset)) < 0)
         return r;
-    if (strcmp(pl.service, "smtp") == 0 || strcmp(pl.service, "tlsproxy") == 0)
+    sv = line_service(ll);
+    if (!want_line(st, sv))
+        return 0; /* nothing below can change for a line not used */
+    line_setup(st, ll, offset, &pl);
+    if (sv == SV_SMTP || sv == SV_TLSPROXY)
         used = on_smtp_or_proxy(st, &pl);
-    else if (strcmp(pl.service, "qmgr") == 0 && (n = qid_len(pl.msg)))
+    else if ((n = qid_len(pl.msg)))
         used = on_qmgr(st, &pl, pl.msg, n, pl.msg + n + 2);
     if (used < 0)
         return used;

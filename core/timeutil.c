@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <time.h>
 
-#define US_PER_S 1000000LL
+#define US_PER_S   1000000LL
 #define US_PER_DAY (86400LL * US_PER_S)
 
 int64_t trpt_days_from_civil(int y, unsigned m, unsigned d)
@@ -102,23 +102,49 @@ int trpt_parse_day(const char *s, int64_t *day)
     return 0;
 }
 
+/* n decimal digits of v, zero-padded, at o. */
+static void put_digits(char *o, unsigned v, int n)
+{
+    while (n-- > 0) {
+        o[n] = (char)('0' + v % 10);
+        v /= 10;
+    }
+}
+
+/* Every record's time goes through here: digits by hand, not snprintf. */
 void trpt_format_rfc3339(int64_t us, char *buf)
 {
     int64_t day = trpt_day_of_us(us);
     int64_t rem = us - day * US_PER_DAY;
-    int64_t secs = rem / US_PER_S;
-    int64_t frac = rem % US_PER_S;
+    unsigned secs = (unsigned)(rem / US_PER_S);
+    unsigned frac = (unsigned)(rem % US_PER_S);
     int y;
     unsigned m, d;
+    char *o = buf;
 
     trpt_civil_from_days(day, &y, &m, &d);
-    if (frac)
-        snprintf(buf, 32, "%04d-%02u-%02uT%02d:%02d:%02d.%06dZ", y % 10000,
-                 m, d, (int)(secs / 3600), (int)(secs / 60 % 60),
-                 (int)(secs % 60), (int)frac);
-    else
-        snprintf(buf, 32, "%04d-%02u-%02uT%02d:%02d:%02dZ", y % 10000, m, d,
-                 (int)(secs / 3600), (int)(secs / 60 % 60), (int)(secs % 60));
+    /* Years outside 0..9999 are absurd (timeutil.h); only the last four
+     * digits fit the format. */
+    y = (y % 10000 + 10000) % 10000;
+    put_digits(o, (unsigned)y, 4);
+    o[4] = '-';
+    put_digits(o + 5, m, 2);
+    o[7] = '-';
+    put_digits(o + 8, d, 2);
+    o[10] = 'T';
+    put_digits(o + 11, secs / 3600, 2);
+    o[13] = ':';
+    put_digits(o + 14, secs / 60 % 60, 2);
+    o[16] = ':';
+    put_digits(o + 17, secs % 60, 2);
+    o += 19;
+    if (frac) {
+        *o++ = '.';
+        put_digits(o, frac, 6);
+        o += 6;
+    }
+    o[0] = 'Z';
+    o[1] = '\0';
 }
 
 int trpt_parse_rfc3339(const char *s, size_t len, int64_t *us)
@@ -131,9 +157,10 @@ int trpt_parse_rfc3339(const char *s, size_t len, int64_t *us)
     if (len < 20)
         return -EINVAL;
     if (digits(s, 4, &y) || s[4] != '-' || digits(s + 5, 2, &mo) ||
-        s[7] != '-' || digits(s + 8, 2, &d) || (s[10] != 'T' && s[10] != 't' &&
-        s[10] != ' ') || digits(s + 11, 2, &h) || s[13] != ':' ||
-        digits(s + 14, 2, &mi) || s[16] != ':' || digits(s + 17, 2, &se))
+        s[7] != '-' || digits(s + 8, 2, &d) ||
+        (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
+        digits(s + 11, 2, &h) || s[13] != ':' || digits(s + 14, 2, &mi) ||
+        s[16] != ':' || digits(s + 17, 2, &se))
         return -EINVAL;
     if ((r = check_date(y, mo, d)) < 0)
         return r;
@@ -167,7 +194,9 @@ int trpt_parse_rfc3339(const char *s, size_t len, int64_t *us)
         return -EINVAL;
     }
     *us = (trpt_days_from_civil((int)y, mo, d) * 86400LL + h * 3600LL +
-           mi * 60LL + se - off) * US_PER_S + frac;
+           mi * 60LL + se - off) *
+              US_PER_S +
+          frac;
     return 0;
 }
 

@@ -212,6 +212,83 @@ TEST(mta_sts_daemon_lines_frame_like_exim_with_the_level_as_message)
                    "INFO     MAIN: MTA-STS daemon starting..."));
 }
 
+/* The tag "prog[pid]:" is read with 32-byte compare masks when it ends
+ * within 32 bytes, byte by byte otherwise: both must read every shape the
+ * same at every tag length around that window. */
+TEST(tag_shapes_frame_the_same_at_every_length_around_32_bytes)
+{
+    char line[256], name[128];
+    trpt_logline ll;
+    const char *reason;
+
+    for (size_t n = 1; n < 72; n++) {
+        memset(name, 'p', n);
+        name[n] = '\0';
+        snprintf(line, sizeof line, "Nov 28 11:45:31 h %s[12]: x", name);
+        ASSERT(parse(line, ref_corpus(), &ll, &reason) == 0);
+        EXPECT(span_eq(ll.prog, ll.prog_len, name));
+        EXPECT_EQ(ll.pid, 12);
+        EXPECT(span_eq(ll.msg, ll.msg_len, "x"));
+        snprintf(line, sizeof line, "Nov 28 11:45:31 h %s: x y", name);
+        ASSERT(parse(line, ref_corpus(), &ll, &reason) == 0);
+        EXPECT(span_eq(ll.prog, ll.prog_len, name));
+        EXPECT_EQ(ll.pid, -1);
+        EXPECT(span_eq(ll.msg, ll.msg_len, "x y"));
+        /* ']' before the '[' belongs to the name */
+        snprintf(line, sizeof line, "Nov 28 11:45:31 h %s]x[7]: m", name);
+        ASSERT(parse(line, ref_corpus(), &ll, &reason) == 0);
+        EXPECT_EQ(ll.prog_len, n + 2);
+        EXPECT_EQ(ll.pid, 7);
+        /* a space after the pid's ']' is message text */
+        snprintf(line, sizeof line,
+                 "Nov 28 11:45:31 h %s[7]: to=<a@b>, relay=x[1.2.3.4]:25",
+                 name);
+        ASSERT(parse(line, ref_corpus(), &ll, &reason) == 0);
+        EXPECT(span_eq(ll.msg, ll.msg_len, "to=<a@b>, relay=x[1.2.3.4]:25"));
+        snprintf(line, sizeof line, "Nov 28 11:45:31 h %s[1]x: y", name);
+        EXPECT_STREQ(refusal_str(line), "no-framing");
+        snprintf(line, sizeof line, "Nov 28 11:45:31 h %s[1]]: y", name);
+        EXPECT_STREQ(refusal_str(line), "no-framing");
+        snprintf(line, sizeof line, "Nov 28 11:45:31 h %s[x]: y", name);
+        EXPECT_STREQ(refusal_str(line), "no-framing");
+        snprintf(line, sizeof line, "Nov 28 11:45:31 h p %s[1]: y", name);
+        EXPECT_STREQ(refusal_str(line), "no-framing");
+        snprintf(line, sizeof line, "Nov 28 11:45:31 h [%s: y", name);
+        EXPECT_STREQ(refusal_str(line), "no-framing");
+        snprintf(line, sizeof line, "Nov 28 11:45:31 h %s", name);
+        EXPECT_STREQ(refusal_str(line), "no-framing");
+        snprintf(line, sizeof line, "Nov 28 11:45:31 h %s[1: y]", name);
+        EXPECT_STREQ(refusal_str(line), "no-framing");
+    }
+}
+
+/* Whole lines of ASCII are passed by a SIMD check; one odd byte anywhere,
+ * at any line length, must still be found. */
+TEST(one_odd_byte_is_found_at_every_position_and_line_length)
+{
+    char line[200];
+
+    for (size_t len = 24; len < sizeof line; len += 7) {
+        for (size_t at = 0; at < len; at++) {
+            memset(line, 'a', len);
+            memcpy(line, "Nov 28 11:45:31 h p: ", 21);
+            line[at] = '\0';
+            EXPECT_STREQ(refusal(line, len), "nul-byte");
+            line[at] = (char)0xff;
+            EXPECT_STREQ(refusal(line, len), "bad-utf8");
+            if (at >= 21) { /* in the message: valid UTF-8 is accepted */
+                line[at] = (char)0xc3;
+                if (at + 1 < len) {
+                    line[at + 1] = (char)0xa9;
+                    EXPECT_STREQ(refusal(line, len), "");
+                } else {
+                    EXPECT_STREQ(refusal(line, len), "bad-utf8");
+                }
+            }
+        }
+    }
+}
+
 TEST(too_long_is_refused_and_exactly_max_is_accepted)
 {
     static char line[TRPT_LOGLINE_MAX + 2];
