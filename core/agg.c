@@ -37,6 +37,7 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "record_view.h"
 #include "timeutil.h"
 
 #define N_DETAIL_FIELDS 6
@@ -46,7 +47,6 @@
 
 #define HASH_SEED 0x243f6a8885a308d3ULL
 #define HASH_MUL  0x9e3779b97f4a7c15ULL
-#define HASH_NULL 0x6a09e667f3bcc909ULL /* distinguishes NULL from "" */
 
 static inline uint64_t hash_mix(uint64_t h, uint64_t w)
 {
@@ -70,13 +70,6 @@ static uint64_t hash_bytes(uint64_t h, const char *s, size_t n)
     return hash_mix(h, w ^ ((uint64_t)(n + 1) << 56));
 }
 
-static uint64_t hash_str(uint64_t h, const char *s)
-{
-    if (!s)
-        return hash_mix(h, HASH_NULL);
-    return hash_bytes(h, s, strlen(s));
-}
-
 /* Final avalanche so that the low bits used as a table index are good. */
 static uint64_t hash_final(uint64_t h)
 {
@@ -85,15 +78,6 @@ static uint64_t hash_final(uint64_t h)
     h ^= h >> 33;
     h *= 0xc4ceb9fe1a85ec53ULL;
     return h ^ (h >> 33);
-}
-
-static bool str_eq(const char *a, const char *b)
-{
-    if (a == b)
-        return true;
-    if (!a || !b)
-        return false;
-    return strcmp(a, b) == 0;
 }
 
 /* NULL sorts first (RFC 8460 output order is ours to choose; stable). */
@@ -124,15 +108,37 @@ typedef struct arena {
 
 #define ARENA_BLOCK (64 * 1024)
 
-/* align: 1 for strings (packed: fewer cache lines per lookup), else 8. */
+#define ARENA_LINE 64 /* a cache line */
+
+/* Where an object of n bytes goes at offset `used` of a block: aligned to
+ * align (1 for strings, packed: fewer cache lines per lookup; else 8) and,
+ * with align ARENA_LINE, not straddling a cache line if it fits in one
+ * (the lookup of a tuple then costs one line; waste stays below a line). */
+static size_t arena_place(const arena_block *b, size_t n, size_t align)
+{
+    uintptr_t base = (uintptr_t)b->data;
+    uintptr_t at;
+
+    if (align != ARENA_LINE) {
+        at = (base + b->used + align - 1) & ~(uintptr_t)(align - 1);
+    } else {
+        at = (base + b->used + 7) & ~(uintptr_t)7;
+        if (n <= ARENA_LINE && at / ARENA_LINE != (at + n - 1) / ARENA_LINE)
+            at = (at + ARENA_LINE - 1) & ~(uintptr_t)(ARENA_LINE - 1);
+    }
+    return (size_t)(at - base);
+}
+
 static void *arena_alloc(arena *m, size_t n, size_t align)
 {
     arena_block *b = m->head;
-    size_t at = b ? (b->used + align - 1) & ~(align - 1) : 0;
+    size_t at = b ? arena_place(b, n, align) : 0;
     void *p;
 
     if (!b || at > b->cap || b->cap - at < n) {
-        size_t cap = n > ARENA_BLOCK ? n : ARENA_BLOCK;
+        /* room for the alignment too */
+        size_t cap =
+            n + ARENA_LINE > ARENA_BLOCK ? n + ARENA_LINE : ARENA_BLOCK;
 
         b = malloc(sizeof(*b) + cap);
         if (!b)
@@ -142,7 +148,7 @@ static void *arena_alloc(arena *m, size_t n, size_t align)
         b->cap = cap;
         m->head = b;
         m->bytes += sizeof(*b) + cap;
-        at = 0;
+        at = arena_place(b, n, align);
     }
     p = (char *)b->data + at;
     b->used = at + n;
@@ -253,36 +259,48 @@ static void *htab_first(const htab *t, uint64_t h, size_t *i)
 
 typedef struct agg_fail agg_fail;
 
-typedef struct agg_entry {
-    const char *domain;
+/* What a report needs of an entry; looked at only when an entry is created
+ * and when reports or images are written. */
+typedef struct entry_info {
+    const char *domain; /* interned */
     const char *record; /* NULL: no TLSRPT record seen */
     trpt_policy_type type;
     const char **strings;
     size_t n_strings;
     const char **mx;
     size_t n_mx;
-    uint64_t success;
-    uint64_t failure;
     agg_fail *fails; /* singly linked, unordered */
     size_t n_fails;
+} entry_info;
+
+/* The counts and the serialized key together: a lookup and a count touch
+ * one cache line for a typical tuple (entries are 64-byte aligned). */
+typedef struct agg_entry {
+    uint64_t success;
+    uint64_t failure;
+    entry_info *info;
+    uint32_t key_len;
+    char key[]; /* entry_key_put() */
 } agg_entry;
 
 struct agg_fail {
+    uint64_t count;
     agg_fail *next;
     const agg_entry *entry;
     trpt_result result;
     const char *f[N_DETAIL_FIELDS]; /* order as in trpt_agg_detail */
-    uint64_t count;
+    uint32_t key_len;
+    char key[]; /* fail_key_put() */
 };
 
 /* A tuple as seen from a record, before interning. */
 typedef struct entry_key {
-    const char *domain;
-    const char *record;
+    trpt_sv domain;
+    trpt_sv record; /* p NULL: none */
     trpt_policy_type type;
-    const char *const *strings;
+    const trpt_sv *strings;
     size_t n_strings;
-    const char *const *mx;
+    const trpt_sv *mx;
     size_t n_mx;
 } entry_key;
 
@@ -298,8 +316,15 @@ typedef struct agg_source {
     uint64_t offset;
     unsigned sub;
     bool marked; /* false until a record of this source was accepted */
+    size_t len;
     char name[];
 } agg_source;
+
+/* A growable array of string views (policy hints, loaded images). */
+typedef struct sv_vec {
+    trpt_sv *v;
+    size_t cap;
+} sv_vec;
 
 struct trpt_agg {
     const trpt_config *cfg;
@@ -308,40 +333,169 @@ struct trpt_agg {
     size_t cap_days;
     agg_day *last; /* cache: consecutive records share a day */
     htab sources;
+    agg_source *last_source; /* cache: consecutive records share a source */
     trpt_agg_stats stats;
-    trpt_record scratch; /* reused by trpt_agg_add_json */
+    trpt_record_view view; /* the decoded record (trpt_agg_decode) */
+    bool decoded;          /* view holds a record not yet folded */
+    char *key;             /* the tuple being looked up, serialized */
+    size_t key_cap;
+    sv_vec hint_strings, hint_mx;
     char moved_domain[MAX_DOMAIN_LEN + 1];
+    char domain_cstr[MAX_DOMAIN_LEN + 1]; /* for the config lookups */
 };
+
+static int sv_vec_from(sv_vec *s, const char *const *v, size_t n)
+{
+    if (n > s->cap) {
+        trpt_sv *p = realloc(s->v, n * sizeof(*p));
+
+        if (!p)
+            return -ENOMEM;
+        s->v = p;
+        s->cap = n;
+    }
+    for (size_t i = 0; i < n; i++)
+        s->v[i] = (trpt_sv){v[i], strlen(v[i])};
+    return 0;
+}
+
+static bool sv_eq_str(trpt_sv a, const char *s)
+{
+    return strncmp(s, a.p, a.len) == 0 && s[a.len] == '\0';
+}
+
+/* --------------------------------------------------------- serialized keys */
+
+/*
+ * A tuple is looked up by its bytes: a fixed header, then each string
+ * followed by a NUL (strings never hold one: record.h), so two tuples are
+ * equal exactly when their serializations are. Hashing and comparing one
+ * contiguous run is cheaper than walking fields, and a stored key sits
+ * next to its counts.
+ *   entry: u32 type | has-record << 8, u32 n strings, u32 n mx, then
+ *          domain, [record], strings..., mx...
+ *   fail:  entry address, u32 result, u32 bit set of present fields, then
+ *          the present fields
+ */
+#define ENTRY_KEY_HEAD 12
+#define FAIL_KEY_HEAD  (sizeof(void *) + 8)
+
+static int key_room(trpt_agg *a, size_t need)
+{
+    char *p;
+
+    if (need <= a->key_cap)
+        return 0;
+    if (need > UINT32_MAX)
+        return -E2BIG;
+    p = realloc(a->key, need);
+    if (!p)
+        return -ENOMEM;
+    a->key = p;
+    a->key_cap = need;
+    return 0;
+}
+
+static char *put_bytes(char *o, const void *p, size_t n)
+{
+    memcpy(o, p, n);
+    return o + n;
+}
+
+static char *put_sv(char *o, trpt_sv s)
+{
+    o = put_bytes(o, s.p, s.len);
+    *o = '\0';
+    return o + 1;
+}
+
+static size_t svs_len(const trpt_sv *v, size_t n)
+{
+    size_t len = 0;
+
+    for (size_t i = 0; i < n; i++)
+        len += v[i].len + 1;
+    return len;
+}
+
+/* Serializes k into a->key; its length, or a negative errno. */
+static long entry_key_put(trpt_agg *a, const entry_key *k)
+{
+    uint32_t head[3] = {(uint32_t)k->type | (k->record.p ? 1u << 8 : 0),
+                        (uint32_t)k->n_strings, (uint32_t)k->n_mx};
+    size_t len = ENTRY_KEY_HEAD + k->domain.len + 1 +
+                 (k->record.p ? k->record.len + 1 : 0) +
+                 svs_len(k->strings, k->n_strings) + svs_len(k->mx, k->n_mx);
+    char *o;
+    int rc;
+
+    if ((rc = key_room(a, len)) < 0)
+        return rc;
+    o = put_bytes(a->key, head, sizeof(head));
+    o = put_sv(o, k->domain);
+    if (k->record.p)
+        o = put_sv(o, k->record);
+    for (size_t i = 0; i < k->n_strings; i++)
+        o = put_sv(o, k->strings[i]);
+    for (size_t i = 0; i < k->n_mx; i++)
+        o = put_sv(o, k->mx[i]);
+    return (long)(o - a->key);
+}
+
+static long fail_key_put(trpt_agg *a, const agg_entry *e, trpt_result result,
+                         const trpt_sv *f)
+{
+    uint32_t head[2] = {(uint32_t)result, 0};
+    size_t len = FAIL_KEY_HEAD;
+    char *o;
+    int rc;
+
+    for (int i = 0; i < N_DETAIL_FIELDS; i++)
+        if (f[i].p) {
+            head[1] |= 1u << i;
+            len += f[i].len + 1;
+        }
+    if ((rc = key_room(a, len)) < 0)
+        return rc;
+    o = put_bytes(a->key, &e, sizeof(e));
+    o = put_bytes(o, head, sizeof(head));
+    for (int i = 0; i < N_DETAIL_FIELDS; i++)
+        if (f[i].p)
+            o = put_sv(o, f[i]);
+    return (long)(o - a->key);
+}
+
+static uint64_t key_hash(const char *key, size_t len)
+{
+    return hash_final(hash_bytes(HASH_SEED, key, len));
+}
 
 /* ------------------------------------------------------------ interner */
 
-static const char *intern(agg_day *d, const char *s)
+static const char *intern(agg_day *d, trpt_sv s)
 {
     htab *t = &d->strings;
-    size_t len;
     uint64_t h;
     char *copy;
-
-    if (!s)
-        return NULL;
-    len = strlen(s);
-    h = hash_final(hash_bytes(HASH_SEED, s, len));
     size_t i;
 
+    if (!s.p)
+        return NULL;
+    h = key_hash(s.p, s.len);
     for (const char *it = htab_first(t, h, &i); it; it = htab_next(t, h, &i))
-        if (strcmp(it, s) == 0)
+        if (sv_eq_str(s, it))
             return it;
-    copy = arena_alloc(&d->mem, len + 1, 1);
+    copy = arena_alloc(&d->mem, s.len + 1, 1);
     if (!copy)
         return NULL;
-    memcpy(copy, s, len + 1);
+    memcpy(copy, s.p, s.len);
+    copy[s.len] = '\0';
     if (htab_insert(t, h, copy) < 0)
         return NULL;
     return copy;
 }
 
-static int intern_vec(agg_day *d, const char *const *v, size_t n,
-                      const char ***out)
+static int intern_vec(agg_day *d, const trpt_sv *v, size_t n, const char ***out)
 {
     const char **iv;
 
@@ -429,156 +583,119 @@ static agg_day *day_get(trpt_agg *a, int64_t day)
 
 /* ------------------------------------------------------------ entries */
 
-static uint64_t entry_key_hash(const entry_key *k)
+/* Cold path: a tuple seen for the first time this day. */
+static agg_entry *entry_create(agg_day *d, const entry_key *k, const char *key,
+                               size_t len, uint64_t h)
 {
-    uint64_t h = hash_str(HASH_SEED, k->domain);
+    agg_entry *e = arena_alloc(&d->mem, sizeof(*e) + len, ARENA_LINE);
+    entry_info *in = arena_alloc(&d->mem, sizeof(*in), sizeof(void *));
 
-    h = hash_str(h, k->record);
-    h = hash_mix(h, (uint64_t)k->type);
-    h = hash_mix(h, k->n_strings);
-    for (size_t i = 0; i < k->n_strings; i++)
-        h = hash_str(h, k->strings[i]);
-    h = hash_mix(h, k->n_mx);
-    for (size_t i = 0; i < k->n_mx; i++)
-        h = hash_str(h, k->mx[i]);
-    return hash_final(h);
-}
-
-static bool vec_eq(const char *const *a, size_t na, const char *const *b,
-                   size_t nb)
-{
-    if (na != nb)
-        return false;
-    for (size_t i = 0; i < na; i++)
-        if (!str_eq(a[i], b[i]))
-            return false;
-    return true;
-}
-
-static bool entry_matches(const agg_entry *e, const entry_key *k)
-{
-    return e->type == k->type && str_eq(e->domain, k->domain) &&
-           str_eq(e->record, k->record) &&
-           vec_eq(e->strings, e->n_strings, k->strings, k->n_strings) &&
-           vec_eq(e->mx, e->n_mx, k->mx, k->n_mx);
-}
-
-static agg_entry *entry_create(agg_day *d, const entry_key *k, uint64_t h)
-{
-    agg_entry *e = arena_alloc(&d->mem, sizeof(*e), sizeof(uint64_t));
-
-    if (!e)
+    if (!e || !in)
         return NULL;
     memset(e, 0, sizeof(*e));
-    e->type = k->type;
-    if (!(e->domain = intern(d, k->domain)))
+    memset(in, 0, sizeof(*in));
+    e->info = in;
+    e->key_len = (uint32_t)len;
+    memcpy(e->key, key, len);
+    in->type = k->type;
+    if (!(in->domain = intern(d, k->domain)))
         return NULL;
-    if (k->record && !(e->record = intern(d, k->record)))
+    if (k->record.p && !(in->record = intern(d, k->record)))
         return NULL;
-    if (intern_vec(d, k->strings, k->n_strings, &e->strings) < 0 ||
-        intern_vec(d, k->mx, k->n_mx, &e->mx) < 0)
+    if (intern_vec(d, k->strings, k->n_strings, &in->strings) < 0 ||
+        intern_vec(d, k->mx, k->n_mx, &in->mx) < 0)
         return NULL;
-    e->n_strings = k->n_strings;
-    e->n_mx = k->n_mx;
+    in->n_strings = k->n_strings;
+    in->n_mx = k->n_mx;
     if (htab_insert(&d->entries, h, e) < 0)
         return NULL;
     return e;
 }
 
-static agg_entry *entry_get(agg_day *d, const entry_key *k)
+static agg_entry *entry_get(trpt_agg *a, agg_day *d, const entry_key *k)
 {
-    uint64_t h = entry_key_hash(k);
+    long len = entry_key_put(a, k);
     htab *t = &d->entries;
-
+    uint64_t h;
     size_t i;
 
+    if (len < 0)
+        return NULL;
+    h = key_hash(a->key, (size_t)len);
     for (agg_entry *e = htab_first(t, h, &i); e; e = htab_next(t, h, &i))
-        if (entry_matches(e, k))
+        if (e->key_len == (size_t)len && memcmp(e->key, a->key, len) == 0)
             return e;
-    return entry_create(d, k, h);
+    return entry_create(d, k, a->key, (size_t)len, h);
 }
 
 /* ------------------------------------------------------------ details */
 
-static uint64_t fail_key_hash(const agg_entry *e, trpt_result result,
-                              const char *const *f)
-{
-    uint64_t h = hash_mix(HASH_SEED, (uint64_t)(uintptr_t)e);
-
-    h = hash_mix(h, (uint64_t)result);
-    for (int i = 0; i < N_DETAIL_FIELDS; i++)
-        h = hash_str(h, f[i]);
-    return hash_final(h);
-}
-
-static bool fail_matches(const agg_fail *x, const agg_entry *e,
-                         trpt_result result, const char *const *f)
-{
-    if (x->entry != e || x->result != result)
-        return false;
-    for (int i = 0; i < N_DETAIL_FIELDS; i++)
-        if (!str_eq(x->f[i], f[i]))
-            return false;
-    return true;
-}
-
 static agg_fail *fail_create(agg_day *d, agg_entry *e, trpt_result result,
-                             const char *const *f, uint64_t h)
+                             const trpt_sv *f, const char *key, size_t len,
+                             uint64_t h)
 {
-    agg_fail *x = arena_alloc(&d->mem, sizeof(*x), sizeof(uint64_t));
+    agg_fail *x = arena_alloc(&d->mem, sizeof(*x) + len, ARENA_LINE);
 
     if (!x)
         return NULL;
     memset(x, 0, sizeof(*x));
     x->entry = e;
     x->result = result;
+    x->key_len = (uint32_t)len;
+    memcpy(x->key, key, len);
     for (int i = 0; i < N_DETAIL_FIELDS; i++)
-        if (f[i] && !(x->f[i] = intern(d, f[i])))
+        if (f[i].p && !(x->f[i] = intern(d, f[i])))
             return NULL;
     if (htab_insert(&d->fails, h, x) < 0)
         return NULL;
-    x->next = e->fails;
-    e->fails = x;
-    e->n_fails++;
+    x->next = e->info->fails;
+    e->info->fails = x;
+    e->info->n_fails++;
     return x;
 }
 
-static agg_fail *fail_get(agg_day *d, agg_entry *e, trpt_result result,
-                          const char *const *f)
+static agg_fail *fail_get(trpt_agg *a, agg_day *d, agg_entry *e,
+                          trpt_result result, const trpt_sv *f)
 {
-    uint64_t h = fail_key_hash(e, result, f);
+    long len = fail_key_put(a, e, result, f);
     htab *t = &d->fails;
-
+    uint64_t h;
     size_t i;
 
+    if (len < 0)
+        return NULL;
+    h = key_hash(a->key, (size_t)len);
     for (agg_fail *x = htab_first(t, h, &i); x; x = htab_next(t, h, &i))
-        if (fail_matches(x, e, result, f))
+        if (x->key_len == (size_t)len && memcmp(x->key, a->key, len) == 0)
             return x;
-    return fail_create(d, e, result, f, h);
+    return fail_create(d, e, result, f, a->key, (size_t)len, h);
 }
 
 /* ------------------------------------------------- event id high marks */
 
 static agg_source *source_get(trpt_agg *a, const char *name, size_t len)
 {
-    uint64_t h = hash_final(hash_bytes(HASH_SEED, name, len));
+    uint64_t h;
     htab *t = &a->sources;
-    agg_source *s;
-
+    agg_source *s = a->last_source;
     size_t i;
 
+    if (s && s->len == len && memcmp(s->name, name, len) == 0)
+        return s;
+    h = key_hash(name, len);
     for (s = htab_first(t, h, &i); s; s = htab_next(t, h, &i))
-        if (strncmp(s->name, name, len) == 0 && s->name[len] == '\0')
-            return s;
+        if (s->len == len && memcmp(s->name, name, len) == 0)
+            return a->last_source = s;
     s = calloc(1, sizeof(*s) + len + 1);
     if (!s)
         return NULL;
     memcpy(s->name, name, len);
+    s->len = len;
     if (htab_insert(t, h, s) < 0) {
         free(s);
         return NULL;
     }
-    return s;
+    return a->last_source = s;
 }
 
 static bool source_seen(const agg_source *s, uint64_t offset, unsigned sub)
@@ -596,82 +713,110 @@ static void source_advance(agg_source *s, uint64_t offset, unsigned sub)
     }
 }
 
-static void sources_free(htab *t)
+static void sources_free(trpt_agg *a)
 {
+    htab *t = &a->sources;
+
     for (size_t i = 0; i < t->cap; i++)
         free(t->slots[i].item);
     htab_free(t);
+    a->last_source = NULL;
 }
 
 /* --------------------------------------------------- policy resolution */
 
-/* Lower-case, no trailing dot: the MX host as a policy domain. NULL if it
- * cannot be one (too long or empty). */
-static const char *mx_as_domain(trpt_agg *a, const char *mx)
+/* Lower-case, no trailing dot: the MX host as a policy domain. Empty if
+ * it cannot be one (too long or empty). */
+static trpt_sv mx_as_domain(trpt_agg *a, trpt_sv mx)
 {
-    size_t len = strlen(mx);
+    size_t len = mx.len;
 
-    if (len && mx[len - 1] == '.')
+    if (len && mx.p[len - 1] == '.')
         len--;
     if (!len || len > MAX_DOMAIN_LEN)
-        return NULL;
+        return (trpt_sv){NULL, 0};
     for (size_t i = 0; i < len; i++) {
-        char c = mx[i];
+        char c = mx.p[i];
 
         a->moved_domain[i] = (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
     }
     a->moved_domain[len] = '\0';
-    return a->moved_domain;
+    return (trpt_sv){a->moved_domain, len};
 }
 
-static void key_from_record(entry_key *k, const trpt_record *r)
+/* The config looks domains up as C strings; a domain is valid, so short. */
+static const char *domain_cstr(trpt_agg *a, trpt_sv d)
 {
-    k->domain = r->policy_domain;
-    k->record = r->tlsrpt_record;
-    k->type = r->policy_type;
-    k->strings = (const char *const *)r->policy_strings.v;
-    k->n_strings = r->policy_strings.n;
-    k->mx = (const char *const *)r->mx_hosts.v;
-    k->n_mx = r->mx_hosts.n;
+    size_t len = d.len < MAX_DOMAIN_LEN ? d.len : MAX_DOMAIN_LEN;
+
+    memcpy(a->domain_cstr, d.p, len);
+    a->domain_cstr[len] = '\0';
+    return a->domain_cstr;
+}
+
+static void key_from_view(entry_key *k, const trpt_record_view *v)
+{
+    k->domain = v->policy_domain;
+    k->record = v->tlsrpt_record;
+    k->type = v->policy_type;
+    k->strings = v->policy_strings;
+    k->n_strings = v->n_policy_strings;
+    k->mx = v->mx_hosts;
+    k->n_mx = v->n_mx_hosts;
 }
 
 /* RFC 8460 §4.4 policy-type: the logs may not say; the config may. */
-static void resolve_policy(trpt_agg *a, const trpt_record *r, entry_key *k)
+static int resolve_policy(trpt_agg *a, const trpt_record_view *v, entry_key *k)
 {
     const trpt_policy_hint *hint;
-    const char *moved;
+    int rc;
 
-    key_from_record(k, r);
-    if (r->policy_type != TRPT_POLICY_UNKNOWN)
-        return;
+    key_from_view(k, v);
+    if (v->policy_type != TRPT_POLICY_UNKNOWN)
+        return 0;
     k->type = TRPT_POLICY_NONE;
     k->n_strings = k->n_mx = 0;
-    hint = trpt_config_hint(a->cfg, r->policy_domain);
+    if (!a->cfg->n_hints)
+        return 0;
+    hint = trpt_config_hint(a->cfg, domain_cstr(a, v->policy_domain));
     if (!hint || hint->type == TRPT_POLICY_UNKNOWN ||
         (unsigned)hint->type >= TRPT_POLICY_COUNT)
-        return;
+        return 0;
     if (hint->type == TRPT_POLICY_TLSA) {
         /* RFC 8460 §3: the TLSA base domain is the MX host. */
-        if (!r->receiving_mx_hostname ||
-            !(moved = mx_as_domain(a, r->receiving_mx_hostname)))
-            return; /* cannot attribute: stays no-policy-found */
+        trpt_sv moved = v->receiving_mx_hostname.p
+                            ? mx_as_domain(a, v->receiving_mx_hostname)
+                            : (trpt_sv){NULL, 0};
+
+        if (!moved.p)
+            return 0; /* cannot attribute: stays no-policy-found */
         k->domain = moved;
-        k->record = NULL;
+        k->record = (trpt_sv){NULL, 0};
     }
+    if ((rc = sv_vec_from(&a->hint_strings,
+                          (const char *const *)hint->policy_strings.v,
+                          hint->policy_strings.n)) < 0 ||
+        (rc = sv_vec_from(&a->hint_mx, (const char *const *)hint->mx_hosts.v,
+                          hint->mx_hosts.n)) < 0)
+        return rc;
     k->type = hint->type;
-    k->strings = (const char *const *)hint->policy_strings.v;
+    k->strings = a->hint_strings.v;
     k->n_strings = hint->policy_strings.n;
-    k->mx = (const char *const *)hint->mx_hosts.v;
+    k->mx = a->hint_mx.v;
     k->n_mx = hint->mx_hosts.n;
+    return 0;
 }
 
-static bool is_excluded(const trpt_agg *a, const trpt_record *r,
+static bool is_excluded(trpt_agg *a, const trpt_record_view *v,
                         const entry_key *k)
 {
-    if (trpt_config_excluded_domain(a->cfg, r->policy_domain) > 0)
+    if (!a->cfg->exclude_domains.n)
+        return false;
+    if (trpt_config_excluded_domain(a->cfg, domain_cstr(a, v->policy_domain)) >
+        0)
         return true;
-    return k->domain != r->policy_domain &&
-           trpt_config_excluded_domain(a->cfg, k->domain) > 0;
+    return k->domain.p != v->policy_domain.p &&
+           trpt_config_excluded_domain(a->cfg, domain_cstr(a, k->domain)) > 0;
 }
 
 /* ----------------------------------------------------------------- add */
@@ -686,81 +831,59 @@ int trpt_agg_new(trpt_agg **out, const trpt_config *cfg)
     if (!a)
         return -ENOMEM;
     a->cfg = cfg;
-    trpt_record_init(&a->scratch);
+    trpt_record_view_init(&a->view);
     *out = a;
     return 0;
 }
 
-/* Returns 1 and sets *src for a record at or below its source's mark. */
-static int check_duplicate(trpt_agg *a, const trpt_record *r, agg_source **src,
-                           uint64_t *offset, unsigned *sub)
+static int count_record(trpt_agg *a, const trpt_record_view *v,
+                        const entry_key *k)
 {
-    const char *name;
-    size_t len;
-
-    *src = NULL;
-    if (!r->event_id)
-        return 0; /* no id: nothing to compare against */
-    if (trpt_event_id_parse(r->event_id, &name, &len, offset, sub) < 0)
-        return -EINVAL;
-    if (!(*src = source_get(a, name, len)))
-        return -ENOMEM;
-    return source_seen(*src, *offset, *sub) ? 1 : 0;
-}
-
-static int count_record(trpt_agg *a, const trpt_record *r, const entry_key *k)
-{
-    const char *f[N_DETAIL_FIELDS] = {
-        r->sending_mta_ip, r->receiving_mx_hostname, r->receiving_mx_helo,
-        r->receiving_ip,   r->failure_reason_code,   r->additional_information,
+    const trpt_sv f[N_DETAIL_FIELDS] = {
+        v->sending_mta_ip, v->receiving_mx_hostname, v->receiving_mx_helo,
+        v->receiving_ip,   v->failure_reason_code,   v->additional_information,
     };
-    agg_day *d = day_get(a, trpt_day_of_us(r->time_us));
+    agg_day *d = day_get(a, trpt_day_of_us(v->time_us));
     agg_entry *e;
     agg_fail *x;
 
-    if (!d || !(e = entry_get(d, k)))
+    if (!d || !(e = entry_get(a, d, k)))
         return -ENOMEM;
-    if (r->result == TRPT_RESULT_SUCCESS) {
+    if (v->result == TRPT_RESULT_SUCCESS) {
         e->success++;
         return 0;
     }
-    if (!(x = fail_get(d, e, r->result, f)))
+    if (!(x = fail_get(a, d, e, v->result, f)))
         return -ENOMEM;
     e->failure++;
     x->count++;
     return 0;
 }
 
-/* Folds a record that passed trpt_record_validate(). */
-static int add_valid(trpt_agg *a, const trpt_record *r)
+/* Folds a valid record: 0 counted, 1 duplicate or excluded. */
+static int add_view(trpt_agg *a, const trpt_record_view *v)
 {
-    agg_source *src = NULL;
-    uint64_t offset = 0;
-    unsigned sub = 0;
+    agg_source *src = source_get(a, v->event_id.p, v->id_source_len);
     entry_key k;
     int rc;
 
-    rc = check_duplicate(a, r, &src, &offset, &sub);
-    if (rc < 0) {
-        if (rc != -ENOMEM)
-            a->stats.invalid++;
-        return rc;
-    }
-    if (rc == 1) {
+    if (!src)
+        return -ENOMEM;
+    if (source_seen(src, v->id_offset, v->id_sub)) {
         a->stats.duplicates++;
         return 1;
     }
-    resolve_policy(a, r, &k);
-    if (is_excluded(a, r, &k)) {
+    if ((rc = resolve_policy(a, v, &k)) < 0)
+        return rc;
+    if (is_excluded(a, v, &k)) {
         a->stats.excluded++;
         rc = 1;
-    } else if ((rc = count_record(a, r, &k)) < 0) {
+    } else if ((rc = count_record(a, v, &k)) < 0) {
         return rc;
     } else {
         a->stats.records++;
     }
-    if (src)
-        source_advance(src, offset, sub);
+    source_advance(src, v->id_offset, v->id_sub);
     return rc;
 }
 
@@ -770,29 +893,50 @@ int trpt_agg_add(trpt_agg *a, const trpt_record *r)
 
     if (!a || !r)
         return -EINVAL;
+    a->decoded = false;
     rc = trpt_record_validate(r);
+    if (rc == 0)
+        rc = trpt_record_view_from_record(&a->view, r);
     if (rc < 0) {
         a->stats.invalid++;
         return rc;
     }
-    return add_valid(a, r);
+    return add_view(a, &a->view);
 }
 
-/* The spool path: the decoder validates, and the scratch record keeps its
- * allocations from one record to the next (record.h). */
-int trpt_agg_add_json(trpt_agg *a, const char *json, size_t len)
+int trpt_agg_decode(trpt_agg *a, const char *json, size_t len, int64_t *day)
 {
     int rc;
 
     if (!a || !json)
         return -EINVAL;
-    rc = trpt_record_from_json(&a->scratch, json, len);
+    a->decoded = false;
+    rc = trpt_record_view_from_json(&a->view, json, len);
     if (rc < 0) {
         if (rc != -ENOMEM)
             a->stats.invalid++;
         return rc;
     }
-    return add_valid(a, &a->scratch);
+    a->decoded = true;
+    if (day)
+        *day = trpt_day_of_us(a->view.time_us);
+    return 0;
+}
+
+int trpt_agg_add_decoded(trpt_agg *a)
+{
+    if (!a || !a->decoded)
+        return -EINVAL;
+    a->decoded = false;
+    return add_view(a, &a->view);
+}
+
+/* The spool path: decoded in place, no copy of the record is made. */
+int trpt_agg_add_json(trpt_agg *a, const char *json, size_t len)
+{
+    int rc = trpt_agg_decode(a, json, len, NULL);
+
+    return rc < 0 ? rc : trpt_agg_add_decoded(a);
 }
 
 const trpt_agg_stats *trpt_agg_stats_get(const trpt_agg *a)
@@ -861,8 +1005,8 @@ static int vec_cmp(const char *const *a, size_t na, const char *const *b,
  * RFC name, policy strings, mx hosts. */
 static int entry_cmp(const void *pa, const void *pb)
 {
-    const agg_entry *a = *(const agg_entry *const *)pa;
-    const agg_entry *b = *(const agg_entry *const *)pb;
+    const entry_info *a = (*(const agg_entry *const *)pa)->info;
+    const entry_info *b = (*(const agg_entry *const *)pb)->info;
     int c;
 
     if ((c = strcmp(a->domain, b->domain)) ||
@@ -913,12 +1057,12 @@ static int sorted_entries(const agg_day *d, agg_entry ***out)
     return 0;
 }
 
-/* Fills v (room for e->n_fails) with e's details in report order. */
+/* Fills v (room for e->info->n_fails) with e's details in report order. */
 static void sorted_fails(const agg_entry *e, agg_fail **v)
 {
     size_t k = 0;
 
-    for (agg_fail *x = e->fails; x; x = x->next)
+    for (agg_fail *x = e->info->fails; x; x = x->next)
         v[k++] = x;
     qsort(v, k, sizeof(*v), fail_cmp);
 }
@@ -947,17 +1091,17 @@ static void fill_policy(trpt_agg_policy *p, const agg_entry *e,
                         trpt_agg_detail *details, agg_fail **fails)
 {
     sorted_fails(e, fails);
-    for (size_t i = 0; i < e->n_fails; i++)
+    for (size_t i = 0; i < e->info->n_fails; i++)
         fill_detail(&details[i], fails[i]);
-    p->type = e->type;
-    p->policy_strings = e->strings;
-    p->n_policy_strings = e->n_strings;
-    p->mx_hosts = e->mx;
-    p->n_mx_hosts = e->n_mx;
+    p->type = e->info->type;
+    p->policy_strings = e->info->strings;
+    p->n_policy_strings = e->info->n_strings;
+    p->mx_hosts = e->info->mx;
+    p->n_mx_hosts = e->info->n_mx;
     p->success = e->success;
     p->failure = e->failure;
     p->details = details;
-    p->n_details = e->n_fails;
+    p->n_details = e->info->n_fails;
 }
 
 /* Entries [0, n) form one group (same domain and record). */
@@ -966,8 +1110,8 @@ static int emit_group(int64_t day, agg_entry **v, size_t n, group_scratch *s,
 {
     trpt_agg_group g = {
         .day = day,
-        .policy_domain = v[0]->domain,
-        .tlsrpt_record = v[0]->record,
+        .policy_domain = v[0]->info->domain,
+        .tlsrpt_record = v[0]->info->record,
         .policies = s->policies,
         .n_policies = n,
     };
@@ -975,7 +1119,7 @@ static int emit_group(int64_t day, agg_entry **v, size_t n, group_scratch *s,
 
     for (size_t i = 0; i < n; i++) {
         fill_policy(&s->policies[i], v[i], s->details + used, s->fails);
-        used += v[i]->n_fails;
+        used += v[i]->info->n_fails;
     }
     return fn(ctx, &g);
 }
@@ -985,8 +1129,8 @@ static size_t max_fails(agg_entry **v, size_t n)
     size_t m = 0;
 
     for (size_t i = 0; i < n; i++)
-        if (v[i]->n_fails > m)
-            m = v[i]->n_fails;
+        if (v[i]->info->n_fails > m)
+            m = v[i]->info->n_fails;
     return m;
 }
 
@@ -1008,14 +1152,14 @@ int trpt_agg_foreach_group(trpt_agg *a, int64_t day, trpt_agg_group_fn fn,
         return rc;
     n = d->entries.n;
     for (size_t i = 0; i < n; i++)
-        total_fails += v[i]->n_fails;
+        total_fails += v[i]->info->n_fails;
     s.policies = calloc(n ? n : 1, sizeof(*s.policies));
     s.details = calloc(total_fails ? total_fails : 1, sizeof(*s.details));
     s.fails = calloc(n ? max_fails(v, n) + 1 : 1, sizeof(*s.fails));
     rc = (!s.policies || !s.details || !s.fails) ? -ENOMEM : 0;
     for (size_t i = 0, j; rc == 0 && i < n; i = j) {
-        for (j = i + 1; j < n && v[j]->domain == v[i]->domain &&
-                        v[j]->record == v[i]->record;
+        for (j = i + 1; j < n && v[j]->info->domain == v[i]->info->domain &&
+                        v[j]->info->record == v[i]->info->record;
              j++)
             ; /* interned within a day: pointer equality is string equality */
         rc = emit_group(day, v + i, j - i, &s, fn, ctx);
@@ -1143,17 +1287,17 @@ static int save_entry(trpt_buf *b, const agg_entry *e, agg_fail **fails)
 {
     int rc;
 
-    if ((rc = put_ostr(b, e->domain)) < 0 ||
-        (rc = put_ostr(b, e->record)) < 0 ||
-        (rc = put_u8(b, (unsigned)e->type)) < 0 ||
-        (rc = put_vec(b, e->strings, e->n_strings)) < 0 ||
-        (rc = put_vec(b, e->mx, e->n_mx)) < 0 ||
+    if ((rc = put_ostr(b, e->info->domain)) < 0 ||
+        (rc = put_ostr(b, e->info->record)) < 0 ||
+        (rc = put_u8(b, (unsigned)e->info->type)) < 0 ||
+        (rc = put_vec(b, e->info->strings, e->info->n_strings)) < 0 ||
+        (rc = put_vec(b, e->info->mx, e->info->n_mx)) < 0 ||
         (rc = put_u64(b, e->success)) < 0 ||
         (rc = put_u64(b, e->failure)) < 0 ||
-        (rc = put_u32(b, (uint32_t)e->n_fails)) < 0)
+        (rc = put_u32(b, (uint32_t)e->info->n_fails)) < 0)
         return rc;
     sorted_fails(e, fails);
-    for (size_t i = 0; rc == 0 && i < e->n_fails; i++)
+    for (size_t i = 0; rc == 0 && i < e->info->n_fails; i++)
         rc = save_fail(b, fails[i]);
     return rc;
 }
@@ -1270,34 +1414,28 @@ static uint64_t get_le(reader *rd, int bytes)
     return v;
 }
 
-/* Reads an optional string into the day's interner; *out NULL for NULL.
- * Refuses embedded NUL bytes (they would silently truncate). */
-static int get_ostr(reader *rd, agg_day *d, const char **out, bool nullable)
+/* Reads an optional string (in place; p NULL for NULL). Refuses embedded
+ * NUL bytes: they would silently truncate, and keys rely on their absence. */
+static int get_ostr(reader *rd, trpt_sv *out, bool nullable)
 {
     uint32_t len = (uint32_t)get_le(rd, 4);
     const unsigned char *p;
-    char *tmp;
 
-    *out = NULL;
+    *out = (trpt_sv){NULL, 0};
     if (rd->bad)
         return -EBADMSG;
     if (len == IMAGE_NULL_STR)
         return nullable ? 0 : -EBADMSG;
     if (len > IMAGE_MAX_STR || !(p = take(rd, len)) || memchr(p, 0, len))
         return -EBADMSG;
-    if (!(tmp = malloc((size_t)len + 1)))
-        return -ENOMEM;
-    memcpy(tmp, p, len);
-    tmp[len] = '\0';
-    *out = intern(d, tmp);
-    free(tmp);
-    return *out ? 0 : -ENOMEM;
+    *out = (trpt_sv){(const char *)p, len};
+    return 0;
 }
 
-static int get_vec(reader *rd, agg_day *d, const char ***out, size_t *n)
+static int get_vec(reader *rd, trpt_sv **out, size_t *n)
 {
     uint32_t k = (uint32_t)get_le(rd, 4);
-    const char **v;
+    trpt_sv *v;
     int rc = 0;
 
     *out = NULL;
@@ -1310,7 +1448,7 @@ static int get_vec(reader *rd, agg_day *d, const char ***out, size_t *n)
     if (!(v = calloc(k, sizeof(*v))))
         return -ENOMEM;
     for (uint32_t i = 0; rc == 0 && i < k; i++)
-        rc = get_ostr(rd, d, &v[i], false);
+        rc = get_ostr(rd, &v[i], false);
     if (rc < 0) {
         free(v);
         return rc;
@@ -1328,10 +1466,11 @@ static int add_count(uint64_t *dst, uint64_t v)
     return 0;
 }
 
-static int load_fail(reader *rd, agg_day *d, agg_entry *e, uint64_t *sum)
+static int load_fail(reader *rd, trpt_agg *a, agg_day *d, agg_entry *e,
+                     uint64_t *sum)
 {
     unsigned result = (unsigned)get_le(rd, 1);
-    const char *f[N_DETAIL_FIELDS] = {0};
+    trpt_sv f[N_DETAIL_FIELDS];
     uint64_t count;
     agg_fail *x;
     int rc = 0;
@@ -1339,18 +1478,18 @@ static int load_fail(reader *rd, agg_day *d, agg_entry *e, uint64_t *sum)
     if (rd->bad || result == TRPT_RESULT_SUCCESS || result >= TRPT_RESULT_COUNT)
         return -EBADMSG;
     for (int i = 0; rc == 0 && i < N_DETAIL_FIELDS; i++)
-        rc = get_ostr(rd, d, &f[i], true);
+        rc = get_ostr(rd, &f[i], true);
     count = get_le(rd, 8);
     if (rc < 0 || rd->bad)
         return rc < 0 ? rc : -EBADMSG;
-    if (!(x = fail_get(d, e, (trpt_result)result, f)))
+    if (!(x = fail_get(a, d, e, (trpt_result)result, f)))
         return -ENOMEM;
     if (add_count(&x->count, count) < 0)
         return -EBADMSG;
     return add_count(sum, count);
 }
 
-static int load_entry_counts(reader *rd, agg_day *d, agg_entry *e)
+static int load_entry_counts(reader *rd, trpt_agg *a, agg_day *d, agg_entry *e)
 {
     uint64_t success = get_le(rd, 8), failure = get_le(rd, 8), sum = 0;
     uint32_t n = (uint32_t)get_le(rd, 4);
@@ -1360,7 +1499,7 @@ static int load_entry_counts(reader *rd, agg_day *d, agg_entry *e)
     if (rd->bad || n > rd->left / 33)
         return -EBADMSG;
     for (uint32_t i = 0; rc == 0 && i < n; i++)
-        rc = load_fail(rd, d, e, &sum);
+        rc = load_fail(rd, a, d, e, &sum);
     if (rc < 0)
         return rc;
     if (sum != failure) /* the totals must add up (RFC 8460 §4.4 summary) */
@@ -1370,27 +1509,27 @@ static int load_entry_counts(reader *rd, agg_day *d, agg_entry *e)
     return add_count(&e->failure, failure);
 }
 
-static int load_entry(reader *rd, agg_day *d)
+static int load_entry(reader *rd, trpt_agg *a, agg_day *d)
 {
-    const char **strings = NULL, **mx = NULL;
+    trpt_sv *strings = NULL, *mx = NULL;
     entry_key k = {0};
     unsigned type;
     agg_entry *e;
     int rc;
 
-    if ((rc = get_ostr(rd, d, &k.domain, false)) < 0 ||
-        (rc = get_ostr(rd, d, &k.record, true)) < 0)
+    if ((rc = get_ostr(rd, &k.domain, false)) < 0 ||
+        (rc = get_ostr(rd, &k.record, true)) < 0)
         return rc;
     type = (unsigned)get_le(rd, 1);
     if (rd->bad || type == TRPT_POLICY_UNKNOWN || type >= TRPT_POLICY_COUNT)
         return -EBADMSG;
     k.type = (trpt_policy_type)type;
-    if ((rc = get_vec(rd, d, &strings, &k.n_strings)) == 0 &&
-        (rc = get_vec(rd, d, &mx, &k.n_mx)) == 0) {
+    if ((rc = get_vec(rd, &strings, &k.n_strings)) == 0 &&
+        (rc = get_vec(rd, &mx, &k.n_mx)) == 0) {
         k.strings = strings;
         k.mx = mx;
-        e = entry_get(d, &k);
-        rc = e ? load_entry_counts(rd, d, e) : -ENOMEM;
+        e = entry_get(a, d, &k);
+        rc = e ? load_entry_counts(rd, a, d, e) : -ENOMEM;
     }
     free(strings);
     free(mx);
@@ -1414,7 +1553,7 @@ static int load_day(reader *rd, trpt_agg *a)
     if (!(d = day_get(a, day)))
         return -ENOMEM;
     for (uint32_t i = 0; rc == 0 && i < n; i++)
-        rc = load_entry(rd, d);
+        rc = load_entry(rd, a, d);
     return rc;
 }
 
@@ -1500,7 +1639,8 @@ static void agg_clear(trpt_agg *a)
     a->days = NULL;
     a->n_days = a->cap_days = 0;
     a->last = NULL;
-    sources_free(&a->sources);
+    a->decoded = false;
+    sources_free(a);
     memset(&a->stats, 0, sizeof(a->stats));
 }
 
@@ -1531,6 +1671,7 @@ int trpt_agg_load(trpt_agg *a, const char *data, size_t len)
     fresh->days = NULL;
     fresh->n_days = fresh->cap_days = 0;
     memset(&fresh->sources, 0, sizeof(fresh->sources));
+    fresh->last_source = NULL;
     trpt_agg_free(fresh);
     return 0;
 }
@@ -1540,6 +1681,9 @@ void trpt_agg_free(trpt_agg *a)
     if (!a)
         return;
     agg_clear(a);
-    trpt_record_clear(&a->scratch);
+    trpt_record_view_free(&a->view);
+    free(a->key);
+    free(a->hint_strings.v);
+    free(a->hint_mx.v);
     free(a);
 }

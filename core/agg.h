@@ -18,6 +18,13 @@
  * trpt_agg_add()        fold one record: 0 counted, 1 duplicate or excluded,
  *                       negative errno on bad record (not counted)
  * trpt_agg_add_json()   decode + add (the spool path)
+ * trpt_agg_decode()     the first half of trpt_agg_add_json(), for callers
+ *                       that look at the record before folding it: decode
+ *                       and validate into the aggregator (an invalid record
+ *                       is counted), and tell its day
+ * trpt_agg_add_decoded() the second half: fold the record decoded last
+ *                       (once; -EINVAL if there is none); the decoded
+ *                       record points into json, which must still be there
  * trpt_agg_days()       sorted days (epoch day numbers) that have data
  * trpt_agg_foreach_group() groups of one day in a stable sorted order
  * trpt_agg_drop_day()   forget a day's counts (after it is reported)
@@ -61,7 +68,7 @@ typedef struct trpt_agg_policy {
 } trpt_agg_policy;
 
 typedef struct trpt_agg_group {
-    int64_t day;               /* days since 1970-01-01 (UTC) */
+    int64_t day; /* days since 1970-01-01 (UTC) */
     const char *policy_domain;
     const char *tlsrpt_record; /* NULL when no record was seen */
     const trpt_agg_policy *policies;
@@ -80,6 +87,8 @@ typedef int (*trpt_agg_group_fn)(void *ctx, const trpt_agg_group *g);
 int trpt_agg_new(trpt_agg **out, const trpt_config *cfg);
 int trpt_agg_add(trpt_agg *a, const trpt_record *r);
 int trpt_agg_add_json(trpt_agg *a, const char *json, size_t len);
+int trpt_agg_decode(trpt_agg *a, const char *json, size_t len, int64_t *day);
+int trpt_agg_add_decoded(trpt_agg *a);
 int trpt_agg_days(const trpt_agg *a, int64_t **days, size_t *n);
 int trpt_agg_foreach_group(trpt_agg *a, int64_t day, trpt_agg_group_fn fn,
                            void *ctx);

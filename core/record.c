@@ -22,6 +22,7 @@
 #include <emmintrin.h>
 #endif
 
+#include "record_view.h"
 #include "timeutil.h"
 
 /* Size limits (docs/record-format.md, "Limits"). */
@@ -273,16 +274,38 @@ static size_t source_span(const char *s)
     return n;
 }
 
+/* Decimal digits of v at o (no NUL); returns their number (1..20). Every
+ * record gets an id, so this is hand-written rather than snprintf. */
+static size_t put_decimal(char *o, uint64_t v)
+{
+    char tmp[20];
+    size_t n = 0;
+
+    do {
+        tmp[sizeof tmp - ++n] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    memcpy(o, tmp + sizeof tmp - n, n);
+    return n;
+}
+
 int trpt_event_id_format(char *out, size_t outlen, const char *source,
                          uint64_t offset, unsigned sub)
 {
-    int n;
+    char num[2 * 20 + 2]; /* ":<offset>.<sub>" */
+    size_t src_len, n;
 
-    if (!source || !source_span(source) || source[source_span(source)])
+    if (!source || !(src_len = source_span(source)) || source[src_len])
         return -EINVAL;
-    n = snprintf(out, outlen, "%s:%" PRIu64 ".%u", source, offset, sub);
-    if (n < 0 || (size_t)n >= outlen)
+    num[0] = ':';
+    n = 1 + put_decimal(num + 1, offset);
+    num[n++] = '.';
+    n += put_decimal(num + n, sub);
+    if (!out || src_len + n >= outlen)
         return -ENOSPC;
+    memcpy(out, source, src_len);
+    memcpy(out + src_len, num, n);
+    out[src_len + n] = '\0';
     return 0;
 }
 
@@ -440,35 +463,39 @@ static int check_text(const char *s, size_t len, size_t max, bool allow_at)
     return 0;
 }
 
-static bool label_char_ok(unsigned char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-           c == '_';
-}
+/* Byte classes of a policy domain; 0 for any byte it may not hold. */
+enum { DC_LABEL = 1, DC_HYPHEN, DC_DOT };
+static const unsigned char domain_class[256] = {
+    ['a' ... 'z'] = DC_LABEL, ['0' ... '9'] = DC_LABEL, ['_'] = DC_LABEL,
+    ['-'] = DC_HYPHEN,        ['.'] = DC_DOT,
+};
 
 /* Lower-case LDH labels, '_' allowed (service labels), 1..63 bytes each,
- * no leading or trailing '-', at most 253 bytes, no trailing dot. */
-static int check_domain(const char *d)
+ * no leading or trailing '-', at most 253 bytes, no trailing dot. d holds
+ * len bytes (no NUL needed: the decoder checks strings in place). */
+static int check_domain(const char *d, size_t len)
 {
-    size_t len = strlen(d);
-    size_t label = 0;
+    const unsigned char *p = (const unsigned char *)d, *end = p + len;
+    const unsigned char *label = p;
 
     if (len == 0 || len > MAX_DOMAIN)
         return -EINVAL;
-    for (size_t i = 0; i <= len; i++) {
-        unsigned char c = (unsigned char)d[i];
+    for (;; p++) {
+        unsigned k = p < end ? domain_class[*p] : DC_DOT;
 
-        if (c == '.' || c == '\0') {
-            if (label == 0 || label > MAX_LABEL || d[i - 1] == '-')
-                return -EINVAL;
-            label = 0;
-        } else if (!label_char_ok(c) || (label == 0 && c == '-')) {
-            return -EINVAL;
-        } else {
-            label++;
+        if (k == DC_LABEL)
+            continue;
+        if (k == DC_HYPHEN) {
+            if (p == label)
+                return -EINVAL; /* leading '-' */
+            continue;
         }
+        if (k != DC_DOT || p == label || p - label > MAX_LABEL || p[-1] == '-')
+            return -EINVAL;
+        if (p == end)
+            return 0;
+        label = p + 1;
     }
-    return 0;
 }
 
 static int check_strv(const trpt_strv *sv, const field_desc *f)
@@ -532,7 +559,7 @@ static int check_structure(const trpt_record *r)
     e = trpt_event_id_parse(r->event_id, &src, &src_len, &off, &sub);
     if (e < 0)
         return e;
-    return check_domain(r->policy_domain);
+    return check_domain(r->policy_domain, strlen(r->policy_domain));
 }
 
 int trpt_record_validate(const trpt_record *r)
@@ -549,146 +576,216 @@ int trpt_record_validate(const trpt_record *r)
  * include 0.25 us of validation and 0.5 us of trpt_format_rfc3339), i.e.
  * libfastjson's own part is about 5 times slower, and it writes every '/'
  * as "\/". libfastjson's parser remains the independent check of this
- * output in tests/core/test_record.c. */
+ * output in tests/core/test_record.c.
+ *
+ * It checks each string while it copies it (the rules of check_text(), in
+ * the order trpt_record_validate() applies them, so it fails with the same
+ * error), and reserves the output once: one pass over every byte. */
 
-/* Escapes one string (RFC 8259 §7); o has room for 6 bytes per input. */
-static char *escape_into(char *o, const char *s, size_t len)
+/* Room for one string: quotes, and at most two bytes per input byte ('"'
+ * and '\\' are the only bytes a checked string escapes). */
+#define STRING_ROOM(len) (2 * (len) + 2)
+
+/* Writes s as a JSON string (RFC 8259 §7) at o, checking it as check_text()
+ * does; *o_end is set past it. Returns 0 or check_text()'s error. */
+static int put_text(char *o, const char *s, size_t len, const field_desc *f,
+                    char **o_end)
 {
-    static const char hex[] = "0123456789abcdef";
     const unsigned char *p = (const unsigned char *)s, *end = p + len;
 
+    if (len > f->max)
+        return -E2BIG;
+    *o++ = '"';
     while (p < end) {
         const unsigned char *q = find_special(p, end);
         unsigned char c;
+        size_t n;
 
         memcpy(o, p, (size_t)(q - p));
         o += q - p;
         if (q == end)
             break;
         c = *q;
-        p = q + 1;
         if (c == '"' || c == '\\') {
             *o++ = '\\';
             *o++ = (char)c;
-        } else if (c >= 0x20) { /* '@', DEL, UTF-8: as they are */
-            *o++ = (char)c;
-        } else {
-            *o++ = '\\';
-            *o++ = 'u';
-            *o++ = '0';
-            *o++ = '0';
-            *o++ = hex[c >> 4];
-            *o++ = hex[c & 15];
+            p = q + 1;
+            continue;
         }
+        if (c == '@' && f->allow_at) {
+            *o++ = '@';
+            p = q + 1;
+            continue;
+        }
+        /* '@' (privacy), C0, DEL, C1 (U+0080..U+009F), broken UTF-8 */
+        if (c < 0x80 || (c == 0xc2 && q + 1 < end && q[1] < 0xa0) ||
+            !(n = utf8_seq_len(q, end)))
+            return -EINVAL;
+        memcpy(o, q, n);
+        o += n;
+        p = q + n;
     }
+    *o++ = '"';
+    *o_end = o;
+    return 0;
+}
+
+/* Constant text known to be plain (names, times): no check, no escape. */
+static char *put_plain(char *o, const char *s, size_t len)
+{
+    *o++ = '"';
+    memcpy(o, s, len);
+    o += len;
+    *o++ = '"';
     return o;
 }
 
-static int put_string(trpt_buf *b, const char *s, size_t len)
+/* "key": */
+static char *put_name(char *o, const field_desc *f)
 {
-    int e = trpt_buf_reserve(b, 6 * len + 2);
-
-    if (e < 0)
-        return e;
-    b->data[b->len++] = '"';
-    b->len = (size_t)(escape_into(b->data + b->len, s, len) - b->data);
-    b->data[b->len++] = '"';
-    b->data[b->len] = '\0';
-    return 0;
+    *o++ = '"';
+    memcpy(o, f->key, f->key_len);
+    o += f->key_len;
+    *o++ = '"';
+    *o++ = ':';
+    return o;
 }
 
-/* ,"key": (the comma only after the first member) */
-static int put_key(trpt_buf *b, const field_desc *f)
+/* ,"key": (every member but the first, "v") */
+static char *put_key(char *o, const field_desc *f)
 {
-    int e = trpt_buf_reserve(b, (size_t)f->key_len + 4);
-
-    if (e < 0)
-        return e;
-    if (b->data[b->len - 1] != '{')
-        b->data[b->len++] = ',';
-    b->data[b->len++] = '"';
-    memcpy(b->data + b->len, f->key, f->key_len);
-    b->len += f->key_len;
-    b->data[b->len++] = '"';
-    b->data[b->len++] = ':';
-    b->data[b->len] = '\0';
-    return 0;
+    *o++ = ',';
+    return put_name(o, f);
 }
 
-static int put_cstring(trpt_buf *b, const field_desc *f, const char *s)
+static int put_strv(char *o, const field_desc *f, const trpt_strv *sv,
+                    char **o_end)
 {
-    int e = put_key(b, f);
-
-    return e < 0 ? e : put_string(b, s, strlen(s));
-}
-
-static int put_strv(trpt_buf *b, const field_desc *f, const trpt_strv *sv)
-{
-    int e = put_key(b, f);
-
-    for (size_t i = 0; e == 0 && i < sv->n; i++) {
-        e = trpt_buf_putc(b, i ? ',' : '[');
-        if (e == 0)
-            e = put_string(b, sv->v[i], strlen(sv->v[i]));
-    }
-    return e < 0 ? e : trpt_buf_putc(b, ']');
-}
-
-static int put_field(trpt_buf *b, const trpt_record *r, const field_desc *f)
-{
-    char t[32];
     int e;
+
+    o = put_key(o, f);
+    for (size_t i = 0; i < sv->n; i++) {
+        if (!sv->v[i])
+            return -EINVAL;
+        *o++ = i ? ',' : '[';
+        if ((e = put_text(o, sv->v[i], strlen(sv->v[i]), f, &o)) < 0)
+            return e;
+    }
+    *o++ = ']';
+    *o_end = o;
+    return 0;
+}
+
+/* The most one field can take; NULL vector entries count as nothing (they
+ * fail the check before anything is written for them). *len is set to the
+ * length of a text field. */
+static size_t field_room(const trpt_record *r, const field_desc *f, size_t *len)
+{
+    size_t room = (size_t)f->key_len + 4; /* ,"key": */
+
+    switch ((field_kind)f->kind) {
+    case KIND_VERSION:
+        return room + 1;
+    case KIND_TIME:
+        return room + STRING_ROOM(32);
+    case KIND_TEXT:
+        if (!text_of(r, f))
+            return 0;
+        *len = strlen(text_of(r, f));
+        return room + STRING_ROOM(*len);
+    case KIND_STRV:
+        for (size_t i = 0; i < strv_of(r, f)->n; i++)
+            if (strv_of(r, f)->v[i])
+                room += STRING_ROOM(strlen(strv_of(r, f)->v[i])) + 1;
+        return room + 2;
+    case KIND_RESULT:
+    case KIND_POLICY_TYPE:
+        return room + STRING_ROOM(64);
+    }
+    return 0;
+}
+
+/* len: a text field's length, from field_room() */
+static int put_field(char *o, const trpt_record *r, const field_desc *f,
+                     size_t len, char **o_end)
+{
+    const char *s;
+    char t[32];
 
     switch ((field_kind)f->kind) {
     case KIND_VERSION: /* validated: 1 .. TRPT_RECORD_VERSION, one digit */
-        if ((e = put_key(b, f)) < 0)
-            return e;
-        return trpt_buf_putc(b, (char)('0' + r->version));
+        o = put_name(o, f);
+        *o++ = (char)('0' + r->version);
+        break;
     case KIND_TIME:
         trpt_format_rfc3339(r->time_us, t);
-        return put_cstring(b, f, t);
+        o = put_plain(put_key(o, f), t, strlen(t));
+        break;
     case KIND_TEXT:
-        return text_of(r, f) ? put_cstring(b, f, text_of(r, f)) : 0;
+        if (!(s = text_of(r, f)))
+            break;
+        return put_text(put_key(o, f), s, len, f, o_end);
     case KIND_STRV:
-        return strv_of(r, f)->n ? put_strv(b, f, strv_of(r, f)) : 0;
+        if (!strv_of(r, f)->n)
+            break;
+        return put_strv(o, f, strv_of(r, f), o_end);
     case KIND_RESULT:
-        return put_cstring(b, f, trpt_result_name(r->result));
+        s = trpt_result_name(r->result);
+        o = put_plain(put_key(o, f), s, strlen(s));
+        break;
     case KIND_POLICY_TYPE:
         if (r->policy_type == TRPT_POLICY_UNKNOWN)
-            return 0;
-        return put_cstring(b, f, trpt_policy_type_name(r->policy_type));
+            break;
+        s = trpt_policy_type_name(r->policy_type);
+        o = put_plain(put_key(o, f), s, strlen(s));
+        break;
     }
-    return -EINVAL;
+    *o_end = o;
+    return 0;
 }
 
 /* Only valid records are written, so every written record decodes. */
 int trpt_record_to_json(const trpt_record *r, trpt_buf *out)
 {
-    size_t start = out->len;
+    size_t start = out->len, room = 2;
+    size_t len[N_FIELDS] = {0};
+    char *o;
     int e;
 
-    if ((e = trpt_record_validate(r)) < 0)
+    if ((e = check_structure(r)) < 0)
         return e;
-    e = trpt_buf_putc(out, '{');
+    for (size_t i = 0; i < N_FIELDS; i++)
+        room += field_room(r, &fields[i], &len[i]);
+    if ((e = trpt_buf_reserve(out, room)) < 0)
+        return e;
+    o = out->data + start;
+    *o++ = '{';
     for (size_t i = 0; e == 0 && i < N_FIELDS; i++)
-        e = put_field(out, r, &fields[i]);
-    if (e == 0)
-        e = trpt_buf_putc(out, '}');
-    if (e == 0 && out->len - start > MAX_JSON)
+        e = put_field(o, r, &fields[i], len[i], &o);
+    *o++ = '}';
+    if (e == 0 && (size_t)(o - (out->data + start)) > MAX_JSON)
         e = -E2BIG;
-    if (e < 0) {
-        out->len = start;
-        if (out->data)
-            out->data[start] = '\0';
-    }
+    out->len = e == 0 ? (size_t)(o - out->data) : start;
+    out->data[out->len] = '\0';
     return e;
 }
 
 /* ---- decoding: a strict JSON scanner for one record object (RFC 8259) -- */
 
+/*
+ * The decoder fills a trpt_record_view (record_view.h): strings are checked
+ * in place and not copied, so the aggregator, which decodes every spooled
+ * record, pays no allocation and no copy per field. trpt_record_from_json()
+ * copies a view into a trpt_record. Every string rule is applied while
+ * scanning (plain printable ASCII, the common case, is told apart 16 bytes
+ * at a time), the remaining rules of trpt_record_validate() once the object
+ * is read.
+ */
+
 typedef struct scanner {
     const unsigned char *p;
     const unsigned char *end;
+    size_t total; /* length of the whole text: bounds the scratch needed */
 } scanner;
 
 /* What a string scan saw besides plain printable ASCII. */
@@ -705,20 +802,21 @@ typedef struct jstr {
     unsigned flags; /* JSTR_* */
 } jstr;
 
-static bool at_end(const scanner *s)
+static inline bool at_end(const scanner *s)
 {
     return s->p >= s->end;
 }
 
-static void skip_ws(scanner *s)
+/* The encoder writes no whitespace: one compare decides the common case. */
+static inline void skip_ws(scanner *s)
 {
-    while (s->p < s->end &&
+    while (s->p < s->end && *s->p <= ' ' &&
            (*s->p == ' ' || *s->p == '\n' || *s->p == '\r' || *s->p == '\t'))
         s->p++;
 }
 
 /* Consumes c (after optional whitespace) or fails. */
-static int expect(scanner *s, unsigned char c)
+static inline int expect(scanner *s, unsigned char c)
 {
     skip_ws(s);
     if (at_end(s) || *s->p != c)
@@ -780,21 +878,43 @@ static int scan_escape(const unsigned char *p, const unsigned char *end,
     return 11;
 }
 
-/* Scans a string whose opening quote is at s->p; checks escapes, UTF-8
- * and the absence of raw control characters (RFC 8259 §7, §8.1), and
- * leaves s->p past the closing quote. */
-static int scan_string(scanner *s, jstr *out)
+/* find_special() for the scanner: near the end of the text, where 16
+ * bytes from p would overrun it, the last 16 bytes of the text are
+ * examined instead (when it has that many) and the bits before p dropped,
+ * rather than going on byte by byte. */
+static inline __attribute__((always_inline)) const unsigned char *
+next_special(const scanner *s, const unsigned char *p)
 {
-    const unsigned char *p = s->p + 1, *end = s->end;
+#ifdef __SSE2__
+    const unsigned char *end = s->end;
+
+    for (; end - p >= 16; p += 16) {
+        unsigned m = special_mask16(p);
+
+        if (m)
+            return p + __builtin_ctz(m);
+    }
+    if (p < end && s->total >= 16) {
+        unsigned m = special_mask16(end - 16) >> (16 - (end - p));
+
+        return m ? p + __builtin_ctz(m) : end;
+    }
+#endif
+    return find_special(p, s->end);
+}
+
+/* The rest of a string from p, the first byte that is not plain
+ * printable ASCII: checks escapes, UTF-8 and the absence of raw control
+ * characters (RFC 8259 §7, §8.1), and leaves s->p past the closing quote. */
+static int scan_string_rest(scanner *s, jstr *out, const unsigned char *p)
+{
+    const unsigned char *end = s->end;
     unsigned cp;
     int n;
 
-    out->raw = p;
-    out->flags = 0;
     for (;;) {
         size_t k;
 
-        p = find_special(p, end);
         if (p >= end)
             return -EINVAL;
         switch (*p) {
@@ -822,7 +942,35 @@ static int scan_string(scanner *s, jstr *out)
             out->flags |= JSTR_ODD;
             p += k;
         }
+        p = next_special(s, p);
     }
+}
+
+/* Scans a string whose opening quote is at s->p. Inlined: most strings are
+ * plain ASCII and end within the first 16-byte step. */
+static inline __attribute__((always_inline)) int scan_string(scanner *s,
+                                                             jstr *out)
+{
+    const unsigned char *p = s->p + 1;
+    const unsigned char *q = next_special(s, p);
+
+    out->raw = p;
+    out->flags = 0;
+    if (q < s->end && *q == '"') {
+        out->len = (size_t)(q - p);
+        s->p = q + 1;
+        return 0;
+    }
+    return scan_string_rest(s, out, q);
+}
+
+/* The next value must be a string: scans it. */
+static inline int next_string(scanner *s, jstr *js)
+{
+    skip_ws(s);
+    if (at_end(s) || *s->p != '"')
+        return -EINVAL;
+    return scan_string(s, js);
 }
 
 static size_t put_utf8(unsigned char *o, unsigned cp)
@@ -882,19 +1030,24 @@ static int unescape(const jstr *js, char *o, size_t *out_len)
     return 0;
 }
 
-/* A string short enough for a stack buffer (keys, names, times). */
-static int scan_small_string(scanner *s, char *buf, size_t cap, size_t *len)
+/* A string value short enough for a stack buffer (names, times): its
+ * bytes, unescaped into buf only when it has escapes. */
+static int small_string(scanner *s, char *buf, size_t cap, const char **val,
+                        size_t *len)
 {
     jstr js;
     int e;
 
-    skip_ws(s);
-    if (at_end(s) || *s->p != '"')
-        return -EINVAL;
-    if ((e = scan_string(s, &js)) < 0)
+    if ((e = next_string(s, &js)) < 0)
         return e;
     if (js.len >= cap)
-        return -E2BIG;
+        return -EINVAL; /* longer than any valid value */
+    if (!(js.flags & JSTR_ESCAPED)) {
+        *val = (const char *)js.raw;
+        *len = js.len;
+        return 0;
+    }
+    *val = buf;
     return unescape(&js, buf, len);
 }
 
@@ -963,10 +1116,7 @@ static int skip_container(scanner *s, unsigned char close, int depth)
     }
     for (;;) {
         if (close == '}') {
-            skip_ws(s);
-            if (at_end(s) || *s->p != '"')
-                return -EINVAL;
-            if ((e = scan_string(s, &key)) < 0 || (e = expect(s, ':')) < 0)
+            if ((e = next_string(s, &key)) < 0 || (e = expect(s, ':')) < 0)
                 return e;
         }
         if ((e = skip_value(s, depth)) < 0)
@@ -1011,8 +1161,10 @@ static int skip_value(scanner *s, int depth)
     }
 }
 
+/* ---- decoding: values ------------------------------------------------- */
+
 /* "v": a non-negative integer; larger than ours is a newer format. */
-static int decode_version(scanner *s, trpt_record *r)
+static int decode_version(scanner *s, int *version)
 {
     const unsigned char *start;
     long v = 0;
@@ -1029,95 +1181,205 @@ static int decode_version(scanner *s, trpt_record *r)
     }
     if (v > TRPT_RECORD_VERSION)
         return -EPROTO;
-    r->version = (int)v;
+    *version = (int)v;
     return 0;
 }
 
-static int decode_time(scanner *s, trpt_record *r)
+/* The form the encoder writes, "YYYY-MM-DDTHH:MM:SSZ", without a library
+ * call, and the date parsed once while it stays the same (records come in
+ * time order). 1 when t has another form or is not valid: then
+ * trpt_parse_rfc3339() decides, so the rules and error codes are its. */
+static inline uint64_t load64(const char *p)
+{
+    uint64_t x;
+
+    memcpy(&x, p, 8);
+    return x;
+}
+
+static inline uint32_t load32(const char *p)
+{
+    uint32_t x;
+
+    memcpy(&x, p, 4);
+    return x;
+}
+
+/* "HH:MM:SS" at p, as one 8-byte word: colons where they belong, and
+ * digits elsewhere (a byte is a digit when its high nibble is 3 before and
+ * after adding 6; a carry out of a non-digit byte cannot hide it). */
+static inline bool clock_layout_ok(const char *p)
+{
+    const uint64_t colon_at = 0x0000ff0000ff0000ULL;
+    const uint64_t zeros = 0x3030303030303030ULL, high = 0xf0f0f0f0f0f0f0f0ULL;
+    uint64_t x = load64(p);
+    uint64_t d = (x & ~colon_at) | (zeros & colon_at); /* ':' -> '0' */
+
+    return (x & colon_at) == 0x00003a00003a0000ULL && (d & high) == zeros &&
+           ((d + 0x0606060606060606ULL) & high) == zeros;
+}
+
+static int parse_time_fast(trpt_record_view *v, const char *t, size_t len,
+                           int64_t *us)
+{
+    static const char layout[] = "dddd-dd-ddTdd:dd:ddZ";
+    unsigned h, mi, se;
+
+    if (len != sizeof layout - 1 || t[10] != 'T' || t[19] != 'Z' ||
+        !clock_layout_ok(t + 11))
+        return 1;
+    h = (unsigned)(t[11] - '0') * 10 + (unsigned)(t[12] - '0');
+    mi = (unsigned)(t[14] - '0') * 10 + (unsigned)(t[15] - '0');
+    se = (unsigned)(t[17] - '0') * 10 + (unsigned)(t[18] - '0');
+    if (h > 23 || mi > 59 || se > 60)
+        return 1;
+    /* the date: checked before (date_seen is all NUL until then), or now */
+    if (memcmp(t, v->date_seen, sizeof v->date_seen) != 0) {
+        char date[sizeof v->date_seen + 1];
+        int64_t day;
+
+        for (size_t i = 0; i < sizeof v->date_seen; i++)
+            if (layout[i] == 'd' ? (t[i] < '0' || t[i] > '9')
+                                 : t[i] != layout[i])
+                return 1;
+        memcpy(date, t, sizeof v->date_seen);
+        date[sizeof v->date_seen] = '\0';
+        if (trpt_parse_day(date, &day) < 0)
+            return 1;
+        memcpy(v->date_seen, t, sizeof v->date_seen);
+        v->date_day = day;
+    }
+    if (se == 60) /* leap second: clamped, as trpt_parse_rfc3339() does */
+        se = 59;
+    *us = (v->date_day * 86400 + h * 3600 + mi * 60 + se) * 1000000LL;
+    return 0;
+}
+
+static int decode_time(scanner *s, trpt_record_view *v)
 {
     char buf[64];
+    const char *t;
     size_t len;
     int e;
 
-    if ((e = scan_small_string(s, buf, sizeof buf, &len)) < 0)
-        return e == -E2BIG ? -EINVAL : e;
-    return trpt_parse_rfc3339(buf, len, &r->time_us);
+    if ((e = small_string(s, buf, sizeof buf, &t, &len)) < 0)
+        return e;
+    if (parse_time_fast(v, t, len, &v->time_us) == 0)
+        return 0;
+    return trpt_parse_rfc3339(t, len, &v->time_us);
 }
 
 /* Only the RFC 8460 §4.3 spelling; result.c also takes Postfix's '_'. */
-static int decode_result(scanner *s, trpt_record *r)
+static int decode_result(scanner *s, trpt_record_view *v)
 {
     char buf[64];
+    const char *name;
     size_t len;
     int e;
 
-    if ((e = scan_small_string(s, buf, sizeof buf, &len)) < 0)
-        return e == -E2BIG ? -EINVAL : e;
-    if (trpt_result_from_name(buf, &r->result) < 0 ||
-        strcmp(buf, trpt_result_name(r->result)) != 0)
-        return -EINVAL;
+    if ((e = small_string(s, buf, sizeof buf, &name, &len)) < 0)
+        return e;
+    for (int i = 0; i < TRPT_RESULT_COUNT; i++) {
+        const char *known = trpt_result_name((trpt_result)i);
+
+        /* name[0] is readable even when len is 0: the closing quote */
+        if (known[0] == name[0] && strncmp(known, name, len) == 0 &&
+            known[len] == '\0') {
+            v->result = (trpt_result)i;
+            return 0;
+        }
+    }
+    return -EINVAL;
+}
+
+static int decode_policy_type(scanner *s, trpt_record_view *v)
+{
+    char buf[64], name[64];
+    const char *val;
+    size_t len;
+    int e;
+
+    if ((e = small_string(s, buf, sizeof buf, &val, &len)) < 0)
+        return e;
+    memcpy(name, val, len);
+    name[len] = '\0';
+    return trpt_policy_type_from_name(name, &v->policy_type);
+}
+
+/* Room in the view's scratch for every escaped string of a text of
+ * `total` bytes: each value is at most its raw length, and its NUL fits in
+ * the two quotes it loses. Sized before the first value is written there,
+ * so earlier values never move. */
+static int scratch_reserve(trpt_record_view *v, size_t total)
+{
+    char *p;
+
+    if (v->scratch_used || v->scratch_cap > total)
+        return 0;
+    if (!(p = malloc(total + 1)))
+        return -ENOMEM;
+    free(v->scratch);
+    v->scratch = p;
+    v->scratch_cap = total + 1;
     return 0;
 }
 
-static int decode_policy_type(scanner *s, trpt_record *r)
+/* A string with escapes: its value into the scratch, then the full text
+ * rules (an escape may stand for anything, "\u0040" for an '@'). */
+static int unescape_to_scratch(scanner *s, trpt_record_view *v, const jstr *js,
+                               const field_desc *f, trpt_sv *out)
 {
-    char buf[64];
     size_t len;
+    char *o;
     int e;
 
-    if ((e = scan_small_string(s, buf, sizeof buf, &len)) < 0)
-        return e == -E2BIG ? -EINVAL : e;
-    return trpt_policy_type_from_name(buf, &r->policy_type);
+    if (js->len > 6 * (size_t)f->max) /* longer than any escaping of max */
+        return -E2BIG;
+    if ((e = scratch_reserve(v, s->total)) < 0)
+        return e;
+    o = v->scratch + v->scratch_used;
+    if ((e = unescape(js, o, &len)) < 0)
+        return e;
+    if ((e = check_text(o, len, f->max, f->allow_at)) < 0)
+        return e;
+    v->scratch_used += len + 1;
+    out->p = o;
+    out->len = len;
+    return 0;
 }
 
-/* A buffer of at least need bytes at *slot, reusing the old allocation
- * when it is big enough: decoding a stream into one record then costs no
- * malloc per field. */
-static char *reuse_buffer(char **slot, size_t need)
-{
-    char *p = *slot;
-
-    if (p && malloc_usable_size(p) >= need)
-        return p;
-    free(p);
-    *slot = p = malloc(need);
-    return p;
-}
-
-/* The next JSON string into *slot (which may hold a reusable buffer),
- * under the string rules of field f. */
-static int decode_string_into(scanner *s, char **slot, const field_desc *f)
+/* The next JSON string, under the string rules of field f, into *out. */
+static int decode_text(scanner *s, trpt_record_view *v, const field_desc *f,
+                       trpt_sv *out)
 {
     jstr js;
-    size_t len;
-    char *buf;
     int e;
 
-    skip_ws(s);
-    if (at_end(s) || *s->p != '"')
-        return -EINVAL;
-    if ((e = scan_string(s, &js)) < 0)
+    if ((e = next_string(s, &js)) < 0)
         return e;
-    if (js.len > 6 * (size_t)f->max) /* longer than any escaping of max */
-        return -E2BIG;
-    if (!(buf = reuse_buffer(slot, js.len + 1)))
-        return -ENOMEM;
-    if ((e = unescape(&js, buf, &len)) < 0)
-        return e;
-    if (len > f->max)
+    if (js.flags & JSTR_ESCAPED)
+        return unescape_to_scratch(s, v, &js, f, out);
+    if (js.len > f->max)
         return -E2BIG;
     /* Plain printable ASCII needs only the '@' rule; the rest gets the
      * full check_text() that trpt_record_validate() would apply. */
-    if (js.flags & (JSTR_ESCAPED | JSTR_ODD))
-        return check_text(buf, len, f->max, f->allow_at);
-    return (js.flags & JSTR_AT) && !f->allow_at ? -EINVAL : 0;
+    if (js.flags & JSTR_ODD) {
+        if ((e = check_text((const char *)js.raw, js.len, f->max,
+                            f->allow_at)) < 0)
+            return e;
+    } else if ((js.flags & JSTR_AT) && !f->allow_at) {
+        return -EINVAL;
+    }
+    out->p = (const char *)js.raw;
+    out->len = js.len;
+    return 0;
 }
 
-/* An array of strings; entries of the record's old vector are reused and
- * any left over are freed. */
-static int decode_strv(scanner *s, trpt_strv *sv, const field_desc *f)
+/* An array of strings into vec[0 .. *n). */
+static int decode_strv(scanner *s, trpt_record_view *v, const field_desc *f,
+                       trpt_sv *vec, size_t *n)
 {
-    size_t old_n = sv->n, i = 0;
+    size_t i = 0;
     int e;
 
     if ((e = expect(s, '[')) < 0)
@@ -1125,55 +1387,92 @@ static int decode_strv(scanner *s, trpt_strv *sv, const field_desc *f)
     skip_ws(s);
     if (!at_end(s) && *s->p == ']') {
         s->p++;
-    } else {
-        for (;; i++) {
-            if (i == MAX_VECTOR)
-                return -E2BIG;
-            if (i == sv->n) {
-                if (strv_grow(sv) < 0)
-                    return -ENOMEM;
-                sv->v[sv->n++] = NULL;
-            }
-            if ((e = decode_string_into(s, &sv->v[i], f)) < 0)
-                return e;
-            skip_ws(s);
-            if (at_end(s))
-                return -EINVAL;
-            if (*s->p == ']') {
-                s->p++;
-                i++;
-                break;
-            }
-            if (*s->p++ != ',')
-                return -EINVAL;
-        }
+        return 0;
     }
-    for (size_t k = i; k < old_n; k++)
-        free(sv->v[k]);
-    sv->n = i;
-    if (sv->v && malloc_usable_size(sv->v) / sizeof(char *) > i)
-        sv->v[i] = NULL;
-    return 0;
+    for (;;) {
+        if (i == MAX_VECTOR)
+            return -E2BIG;
+        if ((e = decode_text(s, v, f, &vec[i++])) < 0)
+            return e;
+        *n = i;
+        skip_ws(s);
+        if (at_end(s))
+            return -EINVAL;
+        if (*s->p == ']') {
+            s->p++;
+            return 0;
+        }
+        if (*s->p++ != ',')
+            return -EINVAL;
+    }
 }
 
-static int decode_field(scanner *s, trpt_record *r, const field_desc *f)
+_Static_assert(MAX_VECTOR == TRPT_VIEW_MAX_VECTOR, "record_view.h limit");
+
+/* Where each text field lives in a view (0: not a text field). */
+static const size_t view_text_at[N_FIELDS] = {
+    [FI_ID] = offsetof(trpt_record_view, event_id),
+    [FI_HOST] = offsetof(trpt_record_view, reporting_host),
+    [FI_MTA] = offsetof(trpt_record_view, mta),
+    [FI_POLICY_DOMAIN] = offsetof(trpt_record_view, policy_domain),
+    [FI_TLSRPT_RECORD] = offsetof(trpt_record_view, tlsrpt_record),
+    [FI_SENDING_MTA_IP] = offsetof(trpt_record_view, sending_mta_ip),
+    [FI_RECEIVING_MX_HOSTNAME] =
+        offsetof(trpt_record_view, receiving_mx_hostname),
+    [FI_RECEIVING_IP] = offsetof(trpt_record_view, receiving_ip),
+    [FI_RECEIVING_MX_HELO] = offsetof(trpt_record_view, receiving_mx_helo),
+    [FI_FAILURE_REASON_CODE] = offsetof(trpt_record_view, failure_reason_code),
+    [FI_ADDITIONAL_INFORMATION] =
+        offsetof(trpt_record_view, additional_information),
+    [FI_QUEUE_ID] = offsetof(trpt_record_view, queue_id),
+};
+
+static trpt_sv *view_text(trpt_record_view *v, const field_desc *f)
 {
+    return (trpt_sv *)((char *)v + view_text_at[f - fields]);
+}
+
+static const trpt_sv *view_text_of(const trpt_record_view *v,
+                                   const field_desc *f)
+{
+    return (const trpt_sv *)((const char *)v + view_text_at[f - fields]);
+}
+
+static trpt_sv *view_vec(trpt_record_view *v, const field_desc *f, size_t **n)
+{
+    if (f == &fields[FI_POLICY_STRING]) {
+        *n = &v->n_policy_strings;
+        return v->policy_strings;
+    }
+    *n = &v->n_mx_hosts;
+    return v->mx_hosts;
+}
+
+static int decode_field(scanner *s, trpt_record_view *v, const field_desc *f,
+                        int *version)
+{
+    trpt_sv *vec;
+    size_t *n;
+
     switch ((field_kind)f->kind) {
     case KIND_VERSION:
-        return decode_version(s, r);
+        return decode_version(s, version);
     case KIND_TIME:
-        return decode_time(s, r);
+        return decode_time(s, v);
     case KIND_TEXT:
-        return decode_string_into(s, text_slot(r, f), f);
+        return decode_text(s, v, f, view_text(v, f));
     case KIND_STRV:
-        return decode_strv(s, strv_slot(r, f), f);
+        vec = view_vec(v, f, &n);
+        return decode_strv(s, v, f, vec, n);
     case KIND_RESULT:
-        return decode_result(s, r);
+        return decode_result(s, v);
     case KIND_POLICY_TYPE:
-        return decode_policy_type(s, r);
+        return decode_policy_type(s, v);
     }
     return -EINVAL;
 }
+
+/* ---- decoding: keys --------------------------------------------------- */
 
 /* Row + 1 of each known key at key_hash(key); 0 marks no key. */
 static const unsigned char key_slot[64] = {
@@ -1199,31 +1498,29 @@ static const unsigned char key_slot[64] = {
 
 /* A perfect hash of the known keys (found by search; the table above is
  * its image), so a key costs one table load and one comparison. */
-static unsigned key_hash(const char *key, size_t len)
+static inline unsigned key_hash(const char *key, size_t len)
 {
     return (unsigned)(len + ((unsigned)(unsigned char)key[len - 1] << 4)) & 63;
 }
 
-/* n bytes of a and b equal; a known key is at most 22 bytes, and b is a
- * key literal, so 8-byte loads stay inside both. */
-static bool key_equal(const char *a, const char *b, size_t n)
+/* n bytes of a and b equal, by overlapping word loads that stay inside
+ * both (n is at most 22: the longest known key). */
+static inline bool key_equal(const char *a, const char *b, size_t n)
 {
-    uint64_t x, y;
-
-    if (n < 8)
-        return memcmp(a, b, n) == 0;
-    for (size_t i = 0; i + 8 <= n; i += 8) {
-        memcpy(&x, a + i, 8);
-        memcpy(&y, b + i, 8);
-        if (x != y)
-            return false;
+    if (n >= 8) {
+        return load64(a) == load64(b) &&
+               load64(a + (n - 8) / 2) == load64(b + (n - 8) / 2) &&
+               load64(a + n - 8) == load64(b + n - 8);
     }
-    memcpy(&x, a + n - 8, 8);
-    memcpy(&y, b + n - 8, 8);
-    return x == y;
+    if (n >= 4)
+        return load32(a) == load32(b) && load32(a + n - 4) == load32(b + n - 4);
+    for (size_t i = 0; i < n; i++)
+        if (a[i] != b[i])
+            return false;
+    return true;
 }
 
-static const field_desc *find_field(const char *key, size_t len)
+static inline const field_desc *find_field(const char *key, size_t len)
 {
     unsigned slot;
     const field_desc *f;
@@ -1242,10 +1539,7 @@ static int decode_key(scanner *s, const field_desc **f)
     size_t len;
     int e;
 
-    skip_ws(s);
-    if (at_end(s) || *s->p != '"')
-        return -EINVAL;
-    if ((e = scan_string(s, &js)) < 0)
+    if ((e = next_string(s, &js)) < 0)
         return e;
     if (!(js.flags & JSTR_ESCAPED)) {
         *f = find_field((const char *)js.raw, js.len);
@@ -1258,27 +1552,10 @@ static int decode_key(scanner *s, const field_desc **f)
     return expect(s, ':');
 }
 
-/* Fields the object did not carry: release what the old record held. */
-static void drop_unseen(trpt_record *r, uint32_t seen)
-{
-    uint32_t missing = ((1u << N_FIELDS) - 1) & ~seen;
+/* ---- decoding: the object ----------------------------------------------- */
 
-    r->policy_type =
-        (seen & 1u << FI_POLICY_TYPE) ? r->policy_type : TRPT_POLICY_UNKNOWN;
-    while (missing) {
-        const field_desc *f = &fields[__builtin_ctz(missing)];
-
-        missing &= missing - 1;
-        if (f->kind == KIND_TEXT && *text_slot(r, f)) {
-            free(*text_slot(r, f));
-            *text_slot(r, f) = NULL;
-        } else if (f->kind == KIND_STRV && strv_slot(r, f)->v) {
-            trpt_strv_free(strv_slot(r, f));
-        }
-    }
-}
-
-static int decode_members(scanner *s, trpt_record *r, uint32_t *seen)
+static int decode_members(scanner *s, trpt_record_view *v, uint32_t *seen,
+                          int *version)
 {
     const field_desc *f;
     int e;
@@ -1301,7 +1578,7 @@ static int decode_members(scanner *s, trpt_record *r, uint32_t *seen)
             if (*seen & bit)
                 return -EINVAL; /* duplicate: which one would count? */
             *seen |= bit;
-            e = decode_field(s, r, f);
+            e = decode_field(s, v, f, version);
         }
         if (e < 0)
             return e;
@@ -1317,32 +1594,568 @@ static int decode_members(scanner *s, trpt_record *r, uint32_t *seen)
     }
 }
 
-/* r must be initialised (trpt_record_init, or a previous decode): its old
- * content is replaced, and its allocations reused. On error r is cleared. */
-int trpt_record_from_json(trpt_record *r, const char *json, size_t len)
+/* ---- decoding: the encoder's own form, fast ----------------------------- */
+
+/*
+ * What trpt_record_to_json() writes (docs/record-format.md, "Encoding"):
+ * no whitespace, the keys in table order, strings of plain printable ASCII.
+ * decode_compact() reads only that form and gives up (returns 1) on
+ * anything else, invalid or not: the general scanner then reads the text
+ * from the start, so every refusal, and its error code, is the general
+ * scanner's. What it accepts, it checks by the same rules and fills in the
+ * same view, so the two paths cannot disagree.
+ *
+ * One pass over the whole text finds its quotes and '@'s (a bit map) and
+ * makes sure it holds nothing else but plain printable ASCII, so every
+ * string is plain and ends at the next quote. Member keys must come in
+ * table order (so none twice); the bytes between strings are compared one
+ * by one.
+ */
+
+#define COMPACT_MAX   2048 /* longer texts (e.g. TLSA policy strings) */
+#define COMPACT_WORDS (COMPACT_MAX / 64)
+
+typedef struct compact {
+    const unsigned char *start, *end;
+    size_t len;
+    uint64_t marks[COMPACT_WORDS]; /* bit i: start[i] is '"' or '@' */
+} compact;
+
+#ifdef __SSE2__
+/* Bytes that are not plain printable ASCII, '"' or '@': C0, DEL and
+ * non-ASCII (v + 1 < 0x21 as signed bytes), and the backslash. */
+static inline __m128i compact_bad16(__m128i v)
 {
-    scanner s = {(const unsigned char *)json,
-                 (const unsigned char *)json + len};
+    return _mm_or_si128(
+        _mm_cmplt_epi8(_mm_add_epi8(v, _mm_set1_epi8(1)), _mm_set1_epi8(0x21)),
+        _mm_cmpeq_epi8(v, _mm_set1_epi8('\\')));
+}
+
+static inline uint64_t compact_marks16(__m128i v)
+{
+    return (unsigned)_mm_movemask_epi8(
+        _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+                     _mm_cmpeq_epi8(v, _mm_set1_epi8('@'))));
+}
+
+static inline __m128i load16(const unsigned char *p)
+{
+    return _mm_loadu_si128((const __m128i *)(const void *)p);
+}
+#endif
+
+/* The marks of the whole text, 16 bytes a step; false if it holds a byte
+ * the fast path does not take, or is too short or too long for it. The
+ * last step reads the last 16 bytes of the text and drops what it saw
+ * before. */
+static bool compact_map(compact *c, const unsigned char *t, size_t len)
+{
+#ifdef __SSE2__
+    __m128i bad = _mm_setzero_si128(), v;
+    size_t at = 0;
+    unsigned shift;
+
+    c->start = t;
+    c->end = t + len;
+    c->len = len;
+    if (len < 16 || len > COMPACT_MAX)
+        return false;
+    for (; at + 64 <= len; at += 64) {
+        __m128i v0 = load16(t + at), v1 = load16(t + at + 16);
+        __m128i v2 = load16(t + at + 32), v3 = load16(t + at + 48);
+
+        bad = _mm_or_si128(bad,
+                           _mm_or_si128(compact_bad16(v0), compact_bad16(v1)));
+        bad = _mm_or_si128(bad,
+                           _mm_or_si128(compact_bad16(v2), compact_bad16(v3)));
+        c->marks[at / 64] = compact_marks16(v0) | compact_marks16(v1) << 16 |
+                            compact_marks16(v2) << 32 |
+                            compact_marks16(v3) << 48;
+    }
+    if (at < len)
+        c->marks[at / 64] = 0;
+    for (; at + 16 <= len; at += 16) {
+        v = load16(t + at);
+        bad = _mm_or_si128(bad, compact_bad16(v));
+        c->marks[at / 64] |= compact_marks16(v) << (at % 64);
+    }
+    if (at < len) {
+        v = load16(t + len - 16);
+        shift = (unsigned)(16 - (len - at));
+        if ((unsigned)_mm_movemask_epi8(compact_bad16(v)) >> shift)
+            return false;
+        c->marks[at / 64] |= (compact_marks16(v) >> shift) << (at % 64);
+    }
+    return _mm_movemask_epi8(bad) == 0;
+#else
+    (void)c, (void)t, (void)len;
+    return false;
+#endif
+}
+
+/* The first mark at or after `from`, or the text's length. */
+static inline size_t compact_next(const compact *c, size_t from)
+{
+    size_t w = from / 64, nw = (c->len + 63) / 64;
+    uint64_t bits;
+
+    if (from >= c->len)
+        return c->len;
+    bits = c->marks[w] & (~(uint64_t)0 << (from % 64));
+    while (!bits) {
+        if (++w == nw)
+            return c->len;
+        bits = c->marks[w];
+    }
+    return w * 64 + (size_t)__builtin_ctzll(bits);
+}
+
+/* The member key at p and its ':': a known key that comes after the
+ * fields seen so far (*next: the first field that may still come, so a
+ * repeated key gives up too); the position after the ':', or NULL. */
+static inline const unsigned char *compact_key(const compact *c,
+                                               const unsigned char *p,
+                                               size_t *next,
+                                               const field_desc **f)
+{
+    size_t open = (size_t)(p - c->start), close;
+
+    if (p == c->end || *p != '"')
+        return NULL;
+    close = compact_next(c, open + 1);
+    if (close + 1 >= c->len || c->start[close] != '"' ||
+        c->start[close + 1] != ':')
+        return NULL;
+    *f = find_field((const char *)p + 1, close - open - 1);
+    if (!*f || (size_t)(*f - fields) < *next)
+        return NULL;
+    *next = (size_t)(*f - fields) + 1;
+    return c->start + close + 2;
+}
+
+/* The string at p, within f's limit and '@' rule; the position after it,
+ * or NULL to give up. */
+static inline const unsigned char *compact_string(const compact *c,
+                                                  const unsigned char *p,
+                                                  const field_desc *f,
+                                                  trpt_sv *out)
+{
+    size_t open = (size_t)(p - c->start), close;
+
+    if (p == c->end || *p != '"')
+        return NULL;
+    close = compact_next(c, open + 1);
+    while (close < c->len && c->start[close] == '@') {
+        if (!f->allow_at)
+            return NULL;
+        close = compact_next(c, close + 1);
+    }
+    if (close == c->len || close - open - 1 > f->max)
+        return NULL;
+    out->p = (const char *)p + 1;
+    out->len = close - open - 1;
+    return c->start + close + 1;
+}
+
+static inline const unsigned char *compact_strv(const compact *c,
+                                                const unsigned char *p,
+                                                const field_desc *f,
+                                                trpt_sv *vec, size_t *n)
+{
+    size_t i = 0;
+
+    if (p == c->end || *p++ != '[')
+        return NULL;
+    if (p < c->end && *p == ']')
+        return p + 1;
+    for (;;) {
+        if (i == MAX_VECTOR || !(p = compact_string(c, p, f, &vec[i++])))
+            return NULL;
+        *n = i;
+        if (p == c->end)
+            return NULL;
+        if (*p == ']')
+            return p + 1;
+        if (*p++ != ',')
+            return NULL;
+    }
+}
+
+static inline int compact_result(const trpt_sv *name, trpt_result *out)
+{
+    for (int i = 0; i < TRPT_RESULT_COUNT; i++) {
+        const char *known = trpt_result_name((trpt_result)i);
+
+        if (known[0] == name->p[0] && strncmp(known, name->p, name->len) == 0 &&
+            known[name->len] == '\0') {
+            *out = (trpt_result)i;
+            return 0;
+        }
+    }
+    return -EINVAL;
+}
+
+static inline int compact_policy_type(const trpt_sv *name,
+                                      trpt_policy_type *out)
+{
+    char buf[64];
+
+    if (name->len >= sizeof buf)
+        return -EINVAL;
+    memcpy(buf, name->p, name->len);
+    buf[name->len] = '\0';
+    return trpt_policy_type_from_name(buf, out);
+}
+
+/* One member's value at p; the position after it, or NULL. */
+static inline const unsigned char *compact_value(const compact *c,
+                                                 const unsigned char *p,
+                                                 trpt_record_view *v,
+                                                 const field_desc *f)
+{
+    static const field_desc small = {.max = 63}; /* time, names */
+    trpt_sv name;
+    size_t *n;
+    trpt_sv *vec;
+
+    switch ((field_kind)f->kind) {
+    case KIND_VERSION: /* "1", as written: others take the general path */
+        return p + 1 < c->end && *p == '1' && (p[1] == ',' || p[1] == '}')
+                   ? p + 1
+                   : NULL;
+    case KIND_TEXT:
+        return compact_string(c, p, f, view_text(v, f));
+    case KIND_STRV:
+        vec = view_vec(v, f, &n);
+        return compact_strv(c, p, f, vec, n);
+    case KIND_TIME:
+        if (!(p = compact_string(c, p, &small, &name)) ||
+            (parse_time_fast(v, name.p, name.len, &v->time_us) != 0 &&
+             trpt_parse_rfc3339(name.p, name.len, &v->time_us) != 0))
+            return NULL;
+        return p;
+    case KIND_RESULT:
+        if (!(p = compact_string(c, p, &small, &name)) ||
+            compact_result(&name, &v->result) < 0)
+            return NULL;
+        return p;
+    case KIND_POLICY_TYPE:
+        if (!(p = compact_string(c, p, &small, &name)) ||
+            compact_policy_type(&name, &v->policy_type) < 0)
+            return NULL;
+        return p;
+    }
+    return NULL;
+}
+
+/* 0 when the text was read, 1 to leave it to the general scanner. */
+static int decode_compact(const unsigned char *text, size_t len,
+                          trpt_record_view *v)
+{
+    compact c;
+    const unsigned char *p = text;
     uint32_t seen = 0;
+    size_t next = 0;
+
+    if (!compact_map(&c, text, len) || *p++ != '{')
+        return 1;
+    for (;;) {
+        const field_desc *f;
+
+        if (!(p = compact_key(&c, p, &next, &f)))
+            return 1; /* unknown, out of order, repeated, or spaced */
+        if (!(p = compact_value(&c, p, v, f)))
+            return 1;
+        seen |= 1u << (f - fields);
+        if (p == c.end)
+            return 1;
+        if (*p == '}')
+            break;
+        if (*p++ != ',')
+            return 1;
+    }
+    if (p + 1 != c.end || (seen & REQUIRED_FIELDS) != REQUIRED_FIELDS)
+        return 1;
+    return 0;
+}
+
+/* Canonical decimal (no sign, no leading zero) up to max, from *p. Up to
+ * 19 digits cannot overflow 64 bits: only longer runs pay for the checks. */
+static int parse_decimal_at(const unsigned char **p, const unsigned char *end,
+                            uint64_t max, uint64_t *out)
+{
+    const unsigned char *digits = *p, *q = *p;
+    uint64_t v = 0;
+    unsigned d;
+
+    if (q == end || (unsigned)(*q - '0') >= 10 ||
+        (*q == '0' && q + 1 < end && (unsigned)(q[1] - '0') < 10))
+        return -EINVAL;
+    while (q < end && q - digits < 19 && (d = (unsigned)(*q - '0')) < 10) {
+        v = v * 10 + d;
+        q++;
+    }
+    for (; q < end && (d = (unsigned)(*q - '0')) < 10; q++)
+        if (__builtin_mul_overflow(v, 10, &v) ||
+            __builtin_add_overflow(v, (uint64_t)d, &v))
+            return -ERANGE;
+    if (v > max)
+        return -ERANGE;
+    *out = v;
+    *p = q;
+    return 0;
+}
+
+/* source_char_ok() as a table: printable ASCII but space, ':' and '@'. */
+static const unsigned char id_source_char[256] = {
+    [0x21 ... 0x39] = 1, /* then ':' */
+    [0x3b ... 0x3f] = 1, /* then '@' */
+    [0x41 ... 0x7e] = 1,
+};
+
+/* The rules of trpt_event_id_parse(), on the id in place; the parts are
+ * kept for the aggregator's duplicate check. */
+static int view_parse_event_id(trpt_record_view *v)
+{
+    const unsigned char *start = (const unsigned char *)v->event_id.p;
+    const unsigned char *end = start + v->event_id.len, *p = start;
+    uint64_t off, sub;
     int e;
 
+    /* The same source as the last id is known to be valid: its bytes,
+     * then the ':' that no source can hold. */
+    if (v->source_seen_len && v->event_id.len > v->source_seen_len &&
+        start[v->source_seen_len] == ':' &&
+        memcmp(start, v->source_seen, v->source_seen_len) == 0)
+        p += v->source_seen_len;
+    else
+        while (p < end && id_source_char[*p])
+            p++;
+    if (p == start || (size_t)(p - start) > MAX_TEXT - 32 || p == end ||
+        *p != ':')
+        return -EINVAL;
+    v->id_source_len = (size_t)(p - start);
+    if (v->id_source_len != v->source_seen_len &&
+        v->id_source_len <= sizeof v->source_seen) {
+        memcpy(v->source_seen, start, v->id_source_len);
+        v->source_seen_len = v->id_source_len;
+    }
+    p++;
+    if ((e = parse_decimal_at(&p, end, UINT64_MAX, &off)) < 0)
+        return e;
+    if (p == end || *p++ != '.')
+        return -EINVAL;
+    if ((e = parse_decimal_at(&p, end, UINT_MAX, &sub)) < 0)
+        return e;
+    if (p != end)
+        return -EINVAL;
+    v->id_offset = off;
+    v->id_sub = (unsigned)sub;
+    return 0;
+}
+
+/* check_structure() for a view whose strings passed the rules. */
+static int view_check_structure(trpt_record_view *v, int version)
+{
+    int e;
+
+    if (version > TRPT_RECORD_VERSION)
+        return -EPROTO;
+    if (version != TRPT_RECORD_VERSION)
+        return -EINVAL;
+    if (v->time_us < TIME_MIN_US || v->time_us >= TIME_END_US)
+        return -ERANGE;
+    if ((e = view_parse_event_id(v)) < 0)
+        return e;
+    return check_domain(v->policy_domain.p, v->policy_domain.len);
+}
+
+/* Everything a decode sets goes back to absent. */
+static void view_reset(trpt_record_view *v)
+{
+    memset(v, 0, offsetof(trpt_record_view, policy_strings));
+    v->policy_type = TRPT_POLICY_UNKNOWN;
+    v->result = TRPT_RESULT_SUCCESS;
+    v->scratch_used = 0;
+}
+
+void trpt_record_view_init(trpt_record_view *v)
+{
+    memset(v, 0, sizeof *v);
+    view_reset(v);
+}
+
+void trpt_record_view_free(trpt_record_view *v)
+{
+    if (!v)
+        return;
+    free(v->scratch);
+    trpt_record_view_init(v);
+}
+
+int trpt_record_view_from_json(trpt_record_view *v, const char *json,
+                               size_t len)
+{
+    scanner s = {(const unsigned char *)json, (const unsigned char *)json + len,
+                 len};
+    uint32_t seen = 0;
+    int version = 0;
+    int e;
+
+    view_reset(v);
     if (len > MAX_JSON) {
         e = -E2BIG;
         goto fail;
     }
-    if ((e = decode_members(&s, r, &seen)) < 0)
-        goto fail;
-    skip_ws(&s);
-    if (!at_end(&s) || (seen & REQUIRED_FIELDS) != REQUIRED_FIELDS) {
-        e = -EINVAL;
-        goto fail;
+    if (decode_compact((const unsigned char *)json, len, v) == 0) {
+        version = TRPT_RECORD_VERSION;
+    } else {
+        view_reset(v);
+        s.p = (const unsigned char *)json;
+        if ((e = decode_members(&s, v, &seen, &version)) < 0)
+            goto fail;
+        skip_ws(&s);
+        if (!at_end(&s) || (seen & REQUIRED_FIELDS) != REQUIRED_FIELDS) {
+            e = -EINVAL;
+            goto fail;
+        }
     }
-    drop_unseen(r, seen);
     /* the string rules were applied while scanning */
-    if ((e = check_structure(r)) < 0)
+    if ((e = view_check_structure(v, version)) < 0)
         goto fail;
     return 0;
 fail:
-    trpt_record_clear(r);
+    view_reset(v);
+    return e;
+}
+
+static trpt_sv sv_of(const char *s)
+{
+    return (trpt_sv){s, s ? strlen(s) : 0};
+}
+
+int trpt_record_view_from_record(trpt_record_view *v, const trpt_record *r)
+{
+    const char *src;
+    int e;
+
+    view_reset(v);
+    if (r->policy_strings.n > MAX_VECTOR || r->mx_hosts.n > MAX_VECTOR)
+        return -E2BIG;
+    v->time_us = r->time_us;
+    v->policy_type = r->policy_type;
+    v->result = r->result;
+    for (size_t i = 0; i < N_FIELDS; i++)
+        if (fields[i].kind == KIND_TEXT)
+            *view_text(v, &fields[i]) = sv_of(text_of(r, &fields[i]));
+    for (size_t i = 0; i < r->policy_strings.n; i++)
+        v->policy_strings[i] = sv_of(r->policy_strings.v[i]);
+    for (size_t i = 0; i < r->mx_hosts.n; i++)
+        v->mx_hosts[i] = sv_of(r->mx_hosts.v[i]);
+    v->n_policy_strings = r->policy_strings.n;
+    v->n_mx_hosts = r->mx_hosts.n;
+    if (!r->event_id)
+        return -EINVAL;
+    e = trpt_event_id_parse(r->event_id, &src, &v->id_source_len, &v->id_offset,
+                            &v->id_sub);
+    if (e < 0)
+        view_reset(v);
+    return e;
+}
+
+/* ---- decoding into a trpt_record ---------------------------------------- */
+
+/* A buffer of at least need bytes at *slot, reusing the old allocation
+ * when it is big enough: decoding a stream into one record then costs no
+ * malloc per field. */
+static char *reuse_buffer(char **slot, size_t need)
+{
+    char *p = *slot;
+
+    if (p && malloc_usable_size(p) >= need)
+        return p;
+    free(p);
+    *slot = p = malloc(need);
+    return p;
+}
+
+/* *slot becomes a copy of sv (NULL when absent). */
+static int copy_sv(char **slot, const trpt_sv *sv)
+{
+    char *p;
+
+    if (!sv->p) {
+        free(*slot);
+        *slot = NULL;
+        return 0;
+    }
+    if (!(p = reuse_buffer(slot, sv->len + 1)))
+        return -ENOMEM;
+    memcpy(p, sv->p, sv->len);
+    p[sv->len] = '\0';
+    return 0;
+}
+
+/* The vector becomes copies of vec[0 .. n); entries of the old vector are
+ * reused and any left over are freed. */
+static int copy_svs(trpt_strv *sv, const trpt_sv *vec, size_t n)
+{
+    size_t old_n = sv->n;
+
+    if (n == 0) {
+        trpt_strv_free(sv);
+        return 0;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (i == sv->n) {
+            if (strv_grow(sv) < 0)
+                return -ENOMEM;
+            sv->v[sv->n++] = NULL;
+        }
+        if (copy_sv(&sv->v[i], &vec[i]) < 0)
+            return -ENOMEM;
+    }
+    for (size_t k = n; k < old_n; k++)
+        free(sv->v[k]);
+    sv->n = n;
+    if (malloc_usable_size(sv->v) / sizeof(char *) > n)
+        sv->v[n] = NULL;
+    return 0;
+}
+
+static int record_from_view(trpt_record *r, const trpt_record_view *v)
+{
+    r->version = TRPT_RECORD_VERSION;
+    r->time_us = v->time_us;
+    r->policy_type = v->policy_type;
+    r->result = v->result;
+    for (size_t i = 0; i < N_FIELDS; i++) {
+        const field_desc *f = &fields[i];
+
+        if (f->kind == KIND_TEXT &&
+            copy_sv(text_slot(r, f), view_text_of(v, f)) < 0)
+            return -ENOMEM;
+    }
+    if (copy_svs(&r->policy_strings, v->policy_strings, v->n_policy_strings) <
+            0 ||
+        copy_svs(&r->mx_hosts, v->mx_hosts, v->n_mx_hosts) < 0)
+        return -ENOMEM;
+    return 0;
+}
+
+/* r must be initialised (trpt_record_init, or a previous decode): its old
+ * content is replaced, and its allocations reused. On error r is cleared. */
+int trpt_record_from_json(trpt_record *r, const char *json, size_t len)
+{
+    trpt_record_view v;
+    int e;
+
+    trpt_record_view_init(&v);
+    e = trpt_record_view_from_json(&v, json, len);
+    if (e == 0)
+        e = record_from_view(r, &v);
+    trpt_record_view_free(&v);
+    if (e < 0)
+        trpt_record_clear(r);
     return e;
 }

@@ -18,6 +18,15 @@
  * trpt_report_write()  build, gzip and write atomically (tmp + fsync +
  *                      rename + dir fsync) into outbox_dir; an existing file
  *                      of the same name is replaced (same content)
+ * trpt_report_batch_*() the same for many reports at once (a day's):
+ *   _open()    a batch writing into outbox_dir
+ *   _add()     build and gzip a group's report into a temporary file
+ *   _commit()  fsync every temporary file, then rename each to its name,
+ *              then fsync the directory once: a kill -9 at any point
+ *              leaves under a final name either the old file or a
+ *              complete new one; on error, files not yet renamed stay
+ *              pending (_pending() counts them)
+ *   _free()    remove the temporary files of pending reports; NULL ok
  * trpt_report_remove_stale() remove temporary files ".*.tmp" left in the
  *                      outbox by a writer that was killed; call only while
  *                      holding the aggregator lock (no other writer)
@@ -45,5 +54,14 @@ int trpt_report_gzip(const char *data, size_t len, trpt_buf *out);
 int trpt_report_write(const trpt_agg_group *g, const trpt_report_meta *m,
                       const char *outbox_dir, trpt_buf *path_out);
 int trpt_report_remove_stale(const char *outbox_dir);
+
+typedef struct trpt_report_batch trpt_report_batch;
+
+int trpt_report_batch_open(trpt_report_batch **out, const char *outbox_dir);
+int trpt_report_batch_add(trpt_report_batch *b, const trpt_agg_group *g,
+                          const trpt_report_meta *m);
+int trpt_report_batch_commit(trpt_report_batch *b);
+size_t trpt_report_batch_pending(const trpt_report_batch *b);
+void trpt_report_batch_free(trpt_report_batch *b);
 
 #endif

@@ -700,33 +700,23 @@ fail:
 
 /* ---- the pass ---------------------------------------------------------- */
 
-/* Fold one spool payload. The record is decoded here (not by
- * trpt_agg_add_json) because its day decides lateness and the segment's
- * retention; an undecodable payload is still handed to the aggregator so it
- * is counted there as invalid. */
+/* Fold one spool payload. The record is decoded first (by the aggregator,
+ * in place) because its day decides lateness and the segment's retention;
+ * an undecodable payload is counted there as invalid and skipped. */
 static int fold_payload(trpt_state *s, state_seg *g, const char *p, size_t len)
 {
-    trpt_record rec;
     int64_t day;
-    int r;
+    int r = trpt_agg_decode(s->agg, p, len, &day);
 
-    trpt_record_init(&rec);
-    r = trpt_record_from_json(&rec, p, len);
-    if (r < 0) {
-        trpt_record_clear(&rec);
-        r = trpt_agg_add_json(s->agg, p, len);
+    if (r < 0)
         return r == -ENOMEM ? r : 0;
-    }
-    day = trpt_day_of_us(rec.time_us);
     if (day <= s->forgotten_through) {
         /* Too late even for a supplementary report (see REPORTED_RETENTION
          * _DAYS): counted, not folded. */
         s->stats.late_records++;
-        trpt_record_clear(&rec);
         return 0;
     }
-    r = trpt_agg_add(s->agg, &rec);
-    trpt_record_clear(&rec);
+    r = trpt_agg_add_decoded(s->agg);
     if (r == -ENOMEM)
         return r;
     if (r < 0)
@@ -855,6 +845,7 @@ typedef struct report_ctx {
     trpt_state *s;
     trpt_report_meta meta;
     FILE *preview;
+    trpt_report_batch *batch; /* when writing */
     trpt_buf buf;
 } report_ctx;
 
@@ -872,10 +863,7 @@ static int write_group(void *ctx, const trpt_agg_group *g)
             r = -EIO;
         return r;
     }
-    r = trpt_report_write(g, &rc->meta, rc->s->cfg->outbox_directory, &rc->buf);
-    if (r == 0)
-        rc->s->stats.reports_written++;
-    return r;
+    return trpt_report_batch_add(rc->batch, g, &rc->meta);
 }
 
 static int agg_has_day(const trpt_state *s, int64_t day)
@@ -892,13 +880,25 @@ static int agg_has_day(const trpt_state *s, int64_t day)
     return found;
 }
 
+/* Publishes a day's batch of reports and counts what was published. */
+static int commit_reports(trpt_state *s, trpt_report_batch *b)
+{
+    size_t n = trpt_report_batch_pending(b);
+    int r = trpt_report_batch_commit(b);
+
+    s->stats.reports_written += n - trpt_report_batch_pending(b);
+    return r;
+}
+
 /* Write one day's reports, or print them to preview. The sequence number
  * is the last reported one + 1: the first report of a day is seq 1, late
- * records make seq 2, 3, ... carrying only themselves (design.md). */
+ * records make seq 2, 3, ... carrying only themselves (design.md). The
+ * reports are written as one batch (report.h): all synced, then all
+ * renamed, then the outbox synced once. */
 static int emit_day(trpt_state *s, int64_t day, FILE *preview)
 {
     report_ctx rc = {.s = s, .preview = preview};
-    int r;
+    int r, cr;
 
     rc.meta.organization_name = s->cfg->organization_name;
     rc.meta.contact_info = s->cfg->contact_info;
@@ -911,6 +911,8 @@ static int emit_day(trpt_state *s, int64_t day, FILE *preview)
          * writer that was killed. */
         if (r == 0)
             r = trpt_report_remove_stale(s->cfg->outbox_directory);
+        if (r == 0)
+            r = trpt_report_batch_open(&rc.batch, s->cfg->outbox_directory);
         if (r < 0)
             goto out;
     } else if (!preview) {
@@ -918,7 +920,16 @@ static int emit_day(trpt_state *s, int64_t day, FILE *preview)
         goto out;
     }
     r = trpt_agg_foreach_group(s->agg, day, write_group, &rc);
-    if (r < 0 || preview)
+    if (preview)
+        goto out;
+    /* Even when a report could not be written (a full outbox), the ones
+     * written before it are published: each is whole, and the day stays
+     * unreported, so the next run writes all of them again (same names,
+     * same content). */
+    cr = commit_reports(s, rc.batch);
+    if (r == 0)
+        r = cr;
+    if (r < 0)
         goto out;
     r = reported_set(s, day, rc.meta.seq);
     if (r == 0)
@@ -927,6 +938,7 @@ out:
     if (r < 0 && !preview)
         state_log("cannot write reports for day %lld: %s", (long long)day,
                   strerror(-r));
+    trpt_report_batch_free(rc.batch); /* removes what was not published */
     trpt_buf_free(&rc.buf);
     return r;
 }

@@ -674,6 +674,127 @@ TEST(agg_reports_are_byte_identical_whatever_the_arrival_order)
     trpt_config_free(cfg);
 }
 
+/* A record of mixed_record(i), sometimes for a hinted or excluded
+ * domain, sometimes with a policy of its own. */
+static void varied_record(trpt_record *r, unsigned i)
+{
+    static const char *const other[] = {"sts.example", "dane.example",
+                                        "reports.example"};
+
+    mixed_record(r, i);
+    if (i % 5 == 1)
+        trpt_record_set(&r->policy_domain, other[(i / 5) % 3]);
+    if (i % 5 == 1 && i % 3 == 0)
+        trpt_record_set(&r->receiving_mx_hostname, "MX2.Dane.Example.");
+    if (i % 11 == 0) {
+        r->policy_type = TRPT_POLICY_STS;
+        trpt_strv_push(&r->policy_strings, "version: STSv1");
+        trpt_strv_push(&r->mx_hosts, "*.example");
+    }
+}
+
+TEST(agg_json_path_counts_exactly_like_the_record_path)
+{
+    enum { N = 900 };
+    static const char *const sts[] = {"version: STSv1", "mode: enforce", NULL};
+    static const char *const mx[] = {"mx.sts.example", NULL};
+    trpt_config *cfg = config_new();
+    trpt_agg *a = NULL, *b = NULL, *c = NULL;
+    trpt_record r;
+    trpt_buf json, ra, rb, rc, ia, ib, ic;
+
+    config_add_hint(cfg, "sts.example", TRPT_POLICY_STS, sts, mx);
+    config_add_hint(cfg, "dane.example", TRPT_POLICY_TLSA, NULL, NULL);
+    trpt_strv_push(&cfg->exclude_domains, "reports.example");
+    trpt_record_init(&r);
+    trpt_buf_init(&json);
+    trpt_buf_init(&ra);
+    trpt_buf_init(&rb);
+    trpt_buf_init(&rc);
+    trpt_buf_init(&ia);
+    trpt_buf_init(&ib);
+    trpt_buf_init(&ic);
+    ASSERT(trpt_agg_new(&a, cfg) == 0 && trpt_agg_new(&b, cfg) == 0 &&
+           trpt_agg_new(&c, cfg) == 0);
+    for (unsigned i = 0; i < N; i++) {
+        int64_t day = -1;
+        int want;
+
+        varied_record(&r, i % 700); /* the last 200 are duplicates */
+        trpt_buf_reset(&json);
+        ASSERT(trpt_record_to_json(&r, &json) == 0);
+        want = trpt_agg_add(a, &r);
+        EXPECT_EQ(trpt_agg_add_json(b, json.data, json.len), want);
+        EXPECT_EQ(trpt_agg_decode(c, json.data, json.len, &day), 0);
+        EXPECT_EQ(day, trpt_day_of_us(r.time_us));
+        EXPECT_EQ(trpt_agg_add_decoded(c), want);
+        EXPECT_EQ(trpt_agg_add_decoded(c), -EINVAL); /* folded once only */
+    }
+    EXPECT_EQ(trpt_agg_stats_get(a)->duplicates, 200);
+    EXPECT(trpt_agg_stats_get(a)->excluded > 10);
+    render(a, &ra);
+    render(b, &rb);
+    render(c, &rc);
+    ASSERT(ra.len > 1000);
+    EXPECT(ra.len == rb.len && memcmp(ra.data, rb.data, ra.len) == 0);
+    EXPECT(ra.len == rc.len && memcmp(ra.data, rc.data, ra.len) == 0);
+    EXPECT(strstr(ra.data, "mx2.dane.example") != NULL); /* tlsa: moved */
+    ASSERT(trpt_agg_save(a, &ia) == 0 && trpt_agg_save(b, &ib) == 0 &&
+           trpt_agg_save(c, &ic) == 0);
+    EXPECT(ia.len == ib.len && memcmp(ia.data, ib.data, ia.len) == 0);
+    EXPECT(ia.len == ic.len && memcmp(ia.data, ic.data, ia.len) == 0);
+    trpt_buf_free(&json);
+    trpt_buf_free(&ra);
+    trpt_buf_free(&rb);
+    trpt_buf_free(&rc);
+    trpt_buf_free(&ia);
+    trpt_buf_free(&ib);
+    trpt_buf_free(&ic);
+    trpt_record_free(&r);
+    trpt_agg_free(a);
+    trpt_agg_free(b);
+    trpt_agg_free(c);
+    trpt_config_free(cfg);
+}
+
+TEST(agg_decode_counts_bad_text_and_leaves_nothing_to_add)
+{
+    trpt_config *cfg = config_new();
+    trpt_agg *a = NULL;
+    trpt_record r;
+    trpt_buf json;
+    int64_t day = 42;
+    static const char *const bad[] = {
+        "",
+        "{",
+        "not json",
+        "{\"v\":2}",
+        "{\"v\":1,\"time\":\"2026-01-01T00:00:00Z\",\"id\":\"a:1.0\","
+        "\"policy-domain\":\"A.example\",\"result\":\"success\"}",
+    };
+
+    trpt_record_init(&r);
+    trpt_buf_init(&json);
+    ASSERT(trpt_agg_new(&a, cfg) == 0);
+    EXPECT_EQ(trpt_agg_add_decoded(a), -EINVAL); /* nothing decoded yet */
+    make_record(&r, "example.com", DAY0, TRPT_RESULT_SUCCESS, "s", 1, 0);
+    ASSERT(trpt_record_to_json(&r, &json) == 0);
+    EXPECT_EQ(trpt_agg_decode(a, json.data, json.len, NULL), 0);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        EXPECT(trpt_agg_decode(a, bad[i], strlen(bad[i]), &day) < 0);
+        /* a failed decode also drops the record decoded before it */
+        EXPECT_EQ(trpt_agg_add_decoded(a), -EINVAL);
+    }
+    EXPECT_EQ(day, 42); /* untouched on failure */
+    EXPECT_EQ(trpt_agg_decode(a, NULL, 0, &day), -EINVAL);
+    EXPECT_EQ(trpt_agg_stats_get(a)->invalid, sizeof bad / sizeof bad[0]);
+    EXPECT_EQ(trpt_agg_stats_get(a)->records, 0);
+    trpt_buf_free(&json);
+    trpt_record_free(&r);
+    trpt_agg_free(a);
+    trpt_config_free(cfg);
+}
+
 /* ---- save / load --------------------------------------------------------- */
 
 static trpt_agg *filled_agg(const trpt_config *cfg, unsigned n)

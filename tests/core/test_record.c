@@ -7,6 +7,7 @@
 
 #include "harness.h"
 #include "record.h"
+#include "record_view.h"
 #include "timeutil.h"
 
 #define T_2026_01_01 1767225600000000LL   /* 2026-01-01T00:00:00Z in us */
@@ -1389,4 +1390,250 @@ TEST(record_format_doc_examples_decode_as_documented)
     }
     fclose(f);
     EXPECT_EQ(n, 5);
+}
+
+/* ---- views: the decoder's two paths ---------------------------------- */
+
+static int sv_equal(trpt_sv a, trpt_sv b)
+{
+    if (!a.p || !b.p)
+        return a.p == b.p;
+    return a.len == b.len && memcmp(a.p, b.p, a.len) == 0;
+}
+
+static int views_equal(const trpt_record_view *a, const trpt_record_view *b)
+{
+    const trpt_sv *x = &a->event_id, *y = &b->event_id;
+
+    if (a->time_us != b->time_us || a->policy_type != b->policy_type ||
+        a->result != b->result || a->n_policy_strings != b->n_policy_strings ||
+        a->n_mx_hosts != b->n_mx_hosts || a->id_offset != b->id_offset ||
+        a->id_sub != b->id_sub || a->id_source_len != b->id_source_len)
+        return 0;
+    for (int i = 0; &x[i] <= &a->queue_id; i++)
+        if (!sv_equal(x[i], y[i]))
+            return 0;
+    for (size_t i = 0; i < a->n_policy_strings; i++)
+        if (!sv_equal(a->policy_strings[i], b->policy_strings[i]))
+            return 0;
+    for (size_t i = 0; i < a->n_mx_hosts; i++)
+        if (!sv_equal(a->mx_hosts[i], b->mx_hosts[i]))
+            return 0;
+    return 1;
+}
+
+/* Decodes text as written (the encoder's form takes the fast path) and
+ * with a leading space (which only the general scanner takes): both must
+ * give the same code and the same view. 1 if they agree. */
+static int paths_agree(trpt_record_view *fast, trpt_record_view *general,
+                       const char *text, size_t len, int *rc)
+{
+    char *spaced = malloc(len + 1);
+    int a, b, ok;
+
+    if (!spaced)
+        abort();
+    spaced[0] = ' ';
+    memcpy(spaced + 1, text, len);
+    a = trpt_record_view_from_json(fast, text, len);
+    b = trpt_record_view_from_json(general, spaced, len + 1);
+    *rc = a;
+    ok = a == b && (a != 0 || views_equal(fast, general));
+    if (!ok)
+        fprintf(stderr, "  paths disagree (%d, %d) on %.*s\n", a, b, (int)len,
+                text);
+    free(spaced); /* the general view points into it */
+    return ok;
+}
+
+/* Records the encoder writes: every result and policy type, '@' in the
+ * TLSRPT record, vectors, microseconds, long and short strings. */
+static void make_variant(trpt_record *r, unsigned i)
+{
+    char id[64], dom[64];
+
+    make_full(r);
+    r->result = (trpt_result)(i % TRPT_RESULT_COUNT);
+    r->policy_type = (trpt_policy_type)(i % TRPT_POLICY_COUNT);
+    r->time_us = T_2026_01_01 + (int64_t)i * 86400123457LL % 400000000000000LL;
+    snprintf(id, sizeof id, "src%u:%u.%u", i % 3, i * 7919, i % 5);
+    trpt_record_set(&r->event_id, id);
+    snprintf(dom, sizeof dom, "d%u.example%s", i, i % 2 ? ".com" : "");
+    trpt_record_set(&r->policy_domain, dom);
+    if (i % 4 == 0)
+        trpt_record_set(&r->tlsrpt_record, NULL);
+    if (i % 3 == 0) {
+        trpt_strv_free(&r->policy_strings);
+        trpt_strv_free(&r->mx_hosts);
+    }
+    if (i % 5 == 0)
+        trpt_record_set(&r->additional_information, "a \"quoted\" \\ value");
+    if (i % 7 == 0)
+        trpt_record_set(&r->receiving_mx_helo, "h\xc3\xa9llo.example");
+}
+
+TEST(view_fast_and_general_paths_agree_on_encoder_output)
+{
+    trpt_record_view fast, general;
+    trpt_record r;
+    trpt_buf b;
+    int rc, n_ok = 0;
+
+    trpt_record_view_init(&fast);
+    trpt_record_view_init(&general);
+    trpt_buf_init(&b);
+    for (unsigned i = 0; i < 200; i++) {
+        make_variant(&r, i);
+        trpt_buf_reset(&b);
+        ASSERT(trpt_record_to_json(&r, &b) == 0);
+        EXPECT(paths_agree(&fast, &general, b.data, b.len, &rc));
+        EXPECT_EQ(rc, 0);
+        n_ok += rc == 0;
+        trpt_record_clear(&r);
+    }
+    EXPECT_EQ(n_ok, 200);
+    trpt_buf_free(&b);
+    trpt_record_view_free(&fast);
+    trpt_record_view_free(&general);
+}
+
+TEST(view_fast_and_general_paths_agree_on_every_mutation)
+{
+    /* every byte of a record replaced by each of a set of troublemakers,
+     * deleted, and the text cut at every length */
+    static const char bytes[] = {
+        '"', '\\', '@', ' ', ',', ':', '{',  '}',  '[',        ']',
+        '0', '9',  'a', '-', '.', 0,   0x1f, 0x7f, (char)0x80, (char)0xc3};
+    trpt_record_view fast, general;
+    trpt_record r;
+    trpt_buf b;
+    char *t;
+    int rc, refused = 0, accepted = 0;
+
+    trpt_record_view_init(&fast);
+    trpt_record_view_init(&general);
+    trpt_buf_init(&b);
+    make_variant(&r, 11);
+    ASSERT(trpt_record_to_json(&r, &b) == 0);
+    ASSERT((t = malloc(b.len + 1)) != NULL);
+    for (size_t at = 0; at < b.len; at++) {
+        for (size_t k = 0; k < sizeof bytes; k++) {
+            memcpy(t, b.data, b.len);
+            t[at] = bytes[k];
+            EXPECT(paths_agree(&fast, &general, t, b.len, &rc));
+            refused += rc != 0;
+            accepted += rc == 0;
+        }
+        memcpy(t, b.data, at);
+        memcpy(t + at, b.data + at + 1, b.len - at - 1);
+        EXPECT(paths_agree(&fast, &general, t, b.len - 1, &rc));
+        EXPECT(paths_agree(&fast, &general, b.data, at, &rc));
+        EXPECT(rc != 0); /* every proper prefix is refused */
+    }
+    /* both outcomes were exercised, not just one */
+    EXPECT(refused > 1000);
+    EXPECT(accepted > 100);
+    free(t);
+    trpt_record_clear(&r);
+    trpt_buf_free(&b);
+    trpt_record_view_free(&fast);
+    trpt_record_view_free(&general);
+}
+
+TEST(view_refuses_what_the_record_decoder_refuses_with_the_same_code)
+{
+    static const char *const texts[] = {
+        "{\"v\":1,\"time\":\"2026-02-29T00:00:00Z\",\"id\":\"a:1.0\","
+        "\"policy-domain\":\"a.example\",\"result\":\"success\"}",
+        "{\"v\":1,\"time\":\"1969-12-31T23:59:59Z\",\"id\":\"a:1.0\","
+        "\"policy-domain\":\"a.example\",\"result\":\"success\"}",
+        "{\"v\":1,\"time\":\"2026-01-01T24:00:00Z\",\"id\":\"a:1.0\","
+        "\"policy-domain\":\"a.example\",\"result\":\"success\"}",
+        "{\"v\":1,\"time\":\"2026-01-01T00:00:00Z\",\"id\":\"a:01.0\","
+        "\"policy-domain\":\"a.example\",\"result\":\"success\"}",
+        "{\"v\":1,\"time\":\"2026-01-01T00:00:00Z\",\"id\":\"a:1.4294967296\","
+        "\"policy-domain\":\"a.example\",\"result\":\"success\"}",
+        "{\"v\":1,\"time\":\"2026-01-01T00:00:00Z\",\"id\":"
+        "\"a:18446744073709551616.0\",\"policy-domain\":\"a.example\","
+        "\"result\":\"success\"}",
+        "{\"v\":1,\"time\":\"2026-01-01T00:00:00Z\",\"id\":\"a b:1.0\","
+        "\"policy-domain\":\"a.example\",\"result\":\"success\"}",
+        "{\"v\":1,\"time\":\"2026-01-01T00:00:00Z\",\"id\":\"a:1.0\","
+        "\"policy-domain\":\"-a.example\",\"result\":\"success\"}",
+        "{\"v\":1,\"time\":\"2026-01-01T00:00:00Z\",\"id\":\"a:1.0\","
+        "\"policy-domain\":\"a.example\",\"result\":\"certificate_expired\"}",
+        "{\"v\":1,\"time\":\"2026-01-01T00:00:00Z\",\"id\":\"a:1.0\","
+        "\"policy-domain\":\"a.example\",\"policy-type\":\"unknown\","
+        "\"result\":\"success\"}",
+        "{\"v\":1,\"time\":\"2026-01-01T00:00:00Z\",\"id\":\"a:1.0\","
+        "\"policy-domain\":\"a.example\",\"result\":\"success\","
+        "\"queue-id\":\"a@b\"}",
+        "{\"v\":1,\"time\":\"2026-01-01T00:00:00Z\",\"id\":\"a:1.0\","
+        "\"result\":\"success\",\"policy-domain\":\"a.example\"}",
+        "{\"v\":1,\"time\":\"2026-01-01T00:00:00Z\",\"id\":\"a:1.0\","
+        "\"policy-domain\":\"a.example\",\"result\":\"success\"} ",
+    };
+    trpt_record_view v;
+
+    trpt_record_view_init(&v);
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+        int want = decode_rc(texts[i]);
+
+        EXPECT_EQ(trpt_record_view_from_json(&v, texts[i], strlen(texts[i])),
+                  want);
+        if (i < 11)
+            EXPECT(want < 0);
+        else
+            EXPECT_EQ(want, 0); /* key order and spacing are free */
+    }
+    trpt_record_view_free(&v);
+}
+
+TEST(view_points_into_the_text_and_keeps_escaped_values_apart)
+{
+    const char *text =
+        "{\"v\":1,\"time\":\"2026-01-01T00:00:01.5Z\",\"id\":\"s:7.2\","
+        "\"policy-domain\":\"a.example\",\"result\":\"success\","
+        "\"receiving-mx-helo\":\"mx\\u002eexample\",\"queue-id\":\"Q1\"}";
+    trpt_record_view v;
+
+    trpt_record_view_init(&v);
+    ASSERT(trpt_record_view_from_json(&v, text, strlen(text)) == 0);
+    EXPECT(v.policy_domain.p > text && v.policy_domain.p < text + strlen(text));
+    EXPECT_EQ(v.policy_domain.len, 9);
+    EXPECT(memcmp(v.queue_id.p, "Q1", 2) == 0 && v.queue_id.len == 2);
+    /* the escaped value lives in the view's scratch, unescaped */
+    EXPECT(v.receiving_mx_helo.p < text ||
+           v.receiving_mx_helo.p > text + strlen(text));
+    EXPECT(v.receiving_mx_helo.len == 10 &&
+           memcmp(v.receiving_mx_helo.p, "mx.example", 10) == 0);
+    EXPECT_EQ(v.time_us, T_2026_01_01 + 1500000);
+    EXPECT_EQ(v.id_source_len, 1);
+    EXPECT_EQ(v.id_offset, 7);
+    EXPECT_EQ(v.id_sub, 2);
+    EXPECT(v.sending_mta_ip.p == NULL && v.n_mx_hosts == 0);
+    /* a refused text leaves the view empty */
+    EXPECT(trpt_record_view_from_json(&v, text, 10) < 0);
+    EXPECT(v.policy_domain.p == NULL && v.queue_id.p == NULL);
+    trpt_record_view_free(&v);
+    trpt_record_view_free(NULL);
+}
+
+TEST(view_of_a_record_borrows_its_strings_and_parses_its_id)
+{
+    trpt_record r;
+    trpt_record_view v;
+
+    make_full(&r);
+    trpt_record_view_init(&v);
+    ASSERT(trpt_record_view_from_record(&v, &r) == 0);
+    EXPECT(v.policy_domain.p == r.policy_domain);
+    EXPECT_EQ(v.policy_domain.len, strlen(r.policy_domain));
+    EXPECT_EQ(v.n_policy_strings, 2);
+    EXPECT(v.mx_hosts[0].p == r.mx_hosts.v[0]);
+    EXPECT_EQ(v.id_source_len, strlen("file-00112233aabbccdd"));
+    EXPECT_EQ(v.id_offset, 4096);
+    EXPECT_EQ(v.result, TRPT_RESULT_VALIDATION_FAILURE);
+    trpt_record_clear(&r);
+    trpt_record_view_free(&v);
 }

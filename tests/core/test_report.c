@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -527,6 +528,196 @@ TEST(report_write_never_follows_symlinks)
     EXPECT_EQ(count_dir_entries(outbox), 1);
     trpt_buf_free(&name);
     trpt_buf_free(&victim_after);
+}
+
+/* ---- batches ------------------------------------------------------------ */
+
+/* Entries of dir: how many are temporary (".*.tmp") and how many final. */
+static void count_kinds(const char *dir, int *tmp, int *final)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+
+    *tmp = *final = 0;
+    if (!d)
+        return;
+    while ((e = readdir(d))) {
+        size_t n = strlen(e->d_name);
+
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        if (e->d_name[0] == '.' && n > 4 && !strcmp(e->d_name + n - 4, ".tmp"))
+            (*tmp)++;
+        else
+            (*final)++;
+    }
+    closedir(d);
+}
+
+/* The report file of g in dir holds exactly g's report. */
+static int holds_report(const char *dir, const trpt_agg_group *g)
+{
+    trpt_buf name, path, file, json, want;
+    int ok;
+
+    trpt_buf_init(&name);
+    trpt_buf_init(&path);
+    trpt_buf_init(&file);
+    trpt_buf_init(&json);
+    trpt_buf_init(&want);
+    ok = trpt_report_names(g, &meta, NULL, &name) == 0 &&
+         trpt_buf_printf(&path, "%s/%s", dir, name.data) == 0 &&
+         read_file(path.data, &file) == 0 &&
+         gunzip(file.data, file.len, &json) == 0 &&
+         trpt_report_json(g, &meta, 0, &want) == 0 &&
+         strcmp(json.data, want.data) == 0;
+    trpt_buf_free(&name);
+    trpt_buf_free(&path);
+    trpt_buf_free(&file);
+    trpt_buf_free(&json);
+    trpt_buf_free(&want);
+    return ok;
+}
+
+TEST(report_batch_publishes_nothing_before_commit_and_all_after)
+{
+    const char *dir = test_tmpdir();
+    trpt_agg_group g[3] = {group, group, group};
+    trpt_report_batch *b = NULL;
+    int tmp, final;
+
+    g[1].policy_domain = "b.example";
+    g[2].policy_domain = "c.example";
+    g[2].tlsrpt_record = NULL;
+    ASSERT(trpt_report_batch_open(&b, dir) == 0);
+    for (int i = 0; i < 3; i++)
+        EXPECT_EQ(trpt_report_batch_add(b, &g[i], &meta), 0);
+    EXPECT_EQ(trpt_report_batch_pending(b), 3);
+    count_kinds(dir, &tmp, &final);
+    EXPECT_EQ(tmp, 3);
+    EXPECT_EQ(final, 0); /* no name shows a report before the commit */
+    EXPECT_EQ(trpt_report_batch_commit(b), 0);
+    EXPECT_EQ(trpt_report_batch_pending(b), 0);
+    count_kinds(dir, &tmp, &final);
+    EXPECT_EQ(tmp, 0);
+    EXPECT_EQ(final, 3);
+    for (int i = 0; i < 3; i++)
+        EXPECT(holds_report(dir, &g[i]));
+    EXPECT_EQ(trpt_report_batch_commit(b), 0); /* nothing left: no-op */
+    trpt_report_batch_free(b);
+    EXPECT_EQ(count_dir_entries(dir), 3);
+}
+
+TEST(report_batch_freed_without_commit_leaves_nothing)
+{
+    const char *dir = test_tmpdir();
+    trpt_agg_group g2 = group;
+    trpt_report_batch *b = NULL;
+
+    g2.policy_domain = "b.example";
+    ASSERT(trpt_report_batch_open(&b, dir) == 0);
+    EXPECT_EQ(trpt_report_batch_add(b, &group, &meta), 0);
+    EXPECT_EQ(trpt_report_batch_add(b, &g2, &meta), 0);
+    EXPECT_EQ(count_dir_entries(dir), 2);
+    trpt_report_batch_free(b);
+    EXPECT_EQ(count_dir_entries(dir), 0);
+    trpt_report_batch_free(NULL);
+}
+
+TEST(report_batch_killed_before_commit_leaves_only_stale_temporaries)
+{
+    const char *dir = test_tmpdir();
+    trpt_agg_group g2 = group;
+    int status, tmp, final;
+    pid_t pid;
+
+    g2.policy_domain = "b.example";
+    pid = fork();
+    ASSERT(pid >= 0);
+    if (pid == 0) { /* written, then gone without any cleanup */
+        trpt_report_batch *b = NULL;
+
+        if (trpt_report_batch_open(&b, dir) < 0 ||
+            trpt_report_batch_add(b, &group, &meta) < 0 ||
+            trpt_report_batch_add(b, &g2, &meta) < 0)
+            _exit(1);
+        _exit(0);
+    }
+    ASSERT(waitpid(pid, &status, 0) == pid);
+    ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    count_kinds(dir, &tmp, &final);
+    EXPECT_EQ(tmp, 2);
+    EXPECT_EQ(final, 0);
+    EXPECT_EQ(trpt_report_remove_stale(dir), 0);
+    EXPECT_EQ(count_dir_entries(dir), 0);
+}
+
+TEST(report_batch_same_name_twice_keeps_the_later_report)
+{
+    const char *dir = test_tmpdir();
+    trpt_agg_policy p[2];
+    trpt_agg_group g = group;
+    trpt_report_batch *b = NULL;
+
+    memcpy(p, two_policies, sizeof(p));
+    p[0].success = 77;
+    g.policies = p;
+    ASSERT(trpt_report_batch_open(&b, dir) == 0);
+    EXPECT_EQ(trpt_report_batch_add(b, &group, &meta), 0);
+    EXPECT_EQ(trpt_report_batch_add(b, &g, &meta), 0);
+    EXPECT_EQ(trpt_report_batch_pending(b), 1);
+    EXPECT_EQ(trpt_report_batch_commit(b), 0);
+    trpt_report_batch_free(b);
+    EXPECT_EQ(count_dir_entries(dir), 1);
+    EXPECT(holds_report(dir, &g));
+}
+
+TEST(report_batch_rename_failure_keeps_the_rest_pending_then_removed)
+{
+    const char *dir = test_tmpdir();
+    trpt_agg_group g2 = group;
+    trpt_report_batch *b = NULL;
+    trpt_buf name, path;
+    int tmp, final;
+
+    trpt_buf_init(&name);
+    trpt_buf_init(&path);
+    g2.policy_domain = "b.example";
+    /* a directory where the first report's file should go */
+    ASSERT(trpt_report_names(&group, &meta, NULL, &name) == 0);
+    ASSERT(trpt_buf_printf(&path, "%s/%s", dir, name.data) == 0);
+    ASSERT(mkdir(path.data, 0750) == 0);
+    ASSERT(trpt_report_batch_open(&b, dir) == 0);
+    EXPECT_EQ(trpt_report_batch_add(b, &group, &meta), 0);
+    EXPECT_EQ(trpt_report_batch_add(b, &g2, &meta), 0);
+    EXPECT(trpt_report_batch_commit(b) < 0);
+    EXPECT_EQ(trpt_report_batch_pending(b), 2); /* nothing was published */
+    trpt_report_batch_free(b);
+    count_kinds(dir, &tmp, &final);
+    EXPECT_EQ(tmp, 0);
+    EXPECT_EQ(final, 1); /* the directory alone */
+    trpt_buf_free(&name);
+    trpt_buf_free(&path);
+}
+
+TEST(report_batch_refuses_bad_arguments_and_missing_outbox)
+{
+    const char *dir = test_tmpdir();
+    trpt_report_batch *b = NULL;
+    trpt_agg_group bad = group;
+
+    EXPECT(trpt_report_batch_open(&b, "/nonexistent/outbox") < 0);
+    EXPECT(b == NULL);
+    EXPECT_EQ(trpt_report_batch_open(NULL, dir), -EINVAL);
+    ASSERT(trpt_report_batch_open(&b, dir) == 0);
+    EXPECT_EQ(trpt_report_batch_add(b, NULL, &meta), -EINVAL);
+    EXPECT_EQ(trpt_report_batch_add(NULL, &group, &meta), -EINVAL);
+    bad.policy_domain = "../etc"; /* never a file name */
+    EXPECT(trpt_report_batch_add(b, &bad, &meta) < 0);
+    EXPECT_EQ(trpt_report_batch_pending(b), 0);
+    EXPECT_EQ(trpt_report_batch_commit(NULL), -EINVAL);
+    trpt_report_batch_free(b);
+    EXPECT_EQ(count_dir_entries(dir), 0);
 }
 
 /* ---- schema --------------------------------------------------------- */
