@@ -765,34 +765,24 @@ static void key_from_view(entry_key *k, const trpt_record_view *v)
     k->n_mx = v->n_mx_hosts;
 }
 
-/* RFC 8460 §4.4 policy-type: the logs may not say; the config may. */
-static int resolve_policy(trpt_agg *a, const trpt_record_view *v, entry_key *k)
+static const trpt_policy_hint *hint_for(trpt_agg *a, trpt_sv domain)
 {
     const trpt_policy_hint *hint;
-    int rc;
 
-    key_from_view(k, v);
-    if (v->policy_type != TRPT_POLICY_UNKNOWN)
-        return 0;
-    k->type = TRPT_POLICY_NONE;
-    k->n_strings = k->n_mx = 0;
     if (!a->cfg->n_hints)
-        return 0;
-    hint = trpt_config_hint(a->cfg, domain_cstr(a, v->policy_domain));
+        return NULL;
+    hint = trpt_config_hint(a->cfg, domain_cstr(a, domain));
     if (!hint || hint->type == TRPT_POLICY_UNKNOWN ||
         (unsigned)hint->type >= TRPT_POLICY_COUNT)
-        return 0;
-    if (hint->type == TRPT_POLICY_TLSA) {
-        /* RFC 8460 §3: the TLSA base domain is the MX host. */
-        trpt_sv moved = v->receiving_mx_hostname.p
-                            ? mx_as_domain(a, v->receiving_mx_hostname)
-                            : (trpt_sv){NULL, 0};
+        return NULL;
+    return hint;
+}
 
-        if (!moved.p)
-            return 0; /* cannot attribute: stays no-policy-found */
-        k->domain = moved;
-        k->record = (trpt_sv){NULL, 0};
-    }
+static int policy_from_hint(trpt_agg *a, const trpt_policy_hint *hint,
+                            entry_key *k)
+{
+    int rc;
+
     if ((rc = sv_vec_from(&a->hint_strings,
                           (const char *const *)hint->policy_strings.v,
                           hint->policy_strings.n)) < 0 ||
@@ -805,6 +795,42 @@ static int resolve_policy(trpt_agg *a, const trpt_record_view *v, entry_key *k)
     k->mx = a->hint_mx.v;
     k->n_mx = hint->mx_hosts.n;
     return 0;
+}
+
+/* RFC 8460 §4.4 policy-type: the logs may not say; the config may. A log
+ * line can prove the type without its strings (Postfix's "external policy
+ * failure (sts-...)"): a hint of the same type supplies them, so that the
+ * domain's sessions fall under one policy instead of two. */
+static int resolve_policy(trpt_agg *a, const trpt_record_view *v, entry_key *k)
+{
+    const trpt_policy_hint *hint;
+
+    key_from_view(k, v);
+    if (v->policy_type != TRPT_POLICY_UNKNOWN) {
+        if (v->n_policy_strings || v->n_mx_hosts)
+            return 0;
+        hint = hint_for(a, v->policy_domain);
+        if (!hint || hint->type != v->policy_type)
+            return 0;
+        return policy_from_hint(a, hint, k);
+    }
+    k->type = TRPT_POLICY_NONE;
+    k->n_strings = k->n_mx = 0;
+    hint = hint_for(a, v->policy_domain);
+    if (!hint)
+        return 0;
+    if (hint->type == TRPT_POLICY_TLSA) {
+        /* RFC 8460 §3: the TLSA base domain is the MX host. */
+        trpt_sv moved = v->receiving_mx_hostname.p
+                            ? mx_as_domain(a, v->receiving_mx_hostname)
+                            : (trpt_sv){NULL, 0};
+
+        if (!moved.p)
+            return 0; /* cannot attribute: stays no-policy-found */
+        k->domain = moved;
+        k->record = (trpt_sv){NULL, 0};
+    }
+    return policy_from_hint(a, hint, k);
 }
 
 static bool is_excluded(trpt_agg *a, const trpt_record_view *v,

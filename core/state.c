@@ -935,9 +935,12 @@ static int emit_day(trpt_state *s, int64_t day, FILE *preview)
     if (r == 0)
         r = trpt_agg_drop_day(s->agg, day);
 out:
-    if (r < 0 && !preview)
-        state_log("cannot write reports for day %lld: %s", (long long)day,
-                  strerror(-r));
+    if (r < 0 && !preview) {
+        char ymd[11];
+
+        trpt_format_day(day, ymd);
+        state_log("cannot write reports for %s: %s", ymd, strerror(-r));
+    }
     trpt_report_batch_free(rc.batch); /* removes what was not published */
     trpt_buf_free(&rc.buf);
     return r;

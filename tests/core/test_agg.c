@@ -368,6 +368,48 @@ TEST(agg_known_policy_type_is_not_overridden_by_hint)
     trpt_config_free(cfg);
 }
 
+TEST(agg_hint_supplies_strings_to_a_known_type_without_them)
+{
+    static const char *const strings[] = {"version: STSv1", "mode: enforce",
+                                          "mx: mx1.example.net", NULL};
+    static const char *const mx[] = {"mx1.example.net", NULL};
+    trpt_config *cfg = config_new();
+    trpt_agg *a = NULL;
+    trpt_record r;
+    collected c = {0};
+
+    /* Postfix proves "sts" for a policy failure but logs no strings; the
+     * successes of the same domain get their policy from the hint. Both
+     * must land in one policy. A hint of another type supplies nothing. */
+    config_add_hint(cfg, "example.com", TRPT_POLICY_STS, strings, mx);
+    config_add_hint(cfg, "other.example", TRPT_POLICY_TLSA, NULL, NULL);
+    trpt_record_init(&r);
+    ASSERT(trpt_agg_new(&a, cfg) == 0);
+    make_record(&r, "example.com", DAY0, TRPT_RESULT_STS_WEBPKI_INVALID, "s", 1,
+                0);
+    r.policy_type = TRPT_POLICY_STS;
+    EXPECT_EQ(trpt_agg_add(a, &r), 0);
+    make_record(&r, "example.com", DAY0, TRPT_RESULT_SUCCESS, "s", 2, 0);
+    EXPECT_EQ(trpt_agg_add(a, &r), 0);
+    make_record(&r, "other.example", DAY0, TRPT_RESULT_SUCCESS, "s", 3, 0);
+    r.policy_type = TRPT_POLICY_STS;
+    EXPECT_EQ(trpt_agg_add(a, &r), 0);
+    trpt_agg_foreach_group(a, DAY0, collect, &c);
+    ASSERT(c.groups == 2);
+    EXPECT_STREQ(c.g[0].policy_domain, "example.com");
+    ASSERT(c.g[0].n_policies == 1);
+    EXPECT_EQ(c.p[0].success, 1);
+    EXPECT_EQ(c.p[0].failure, 1);
+    ASSERT(c.p[0].n_policy_strings == 3);
+    EXPECT_STREQ(c.p[0].policy_strings[2], "mx: mx1.example.net");
+    EXPECT_STREQ(c.g[1].policy_domain, "other.example");
+    EXPECT_EQ(c.p[1].type, TRPT_POLICY_STS);
+    EXPECT_EQ(c.p[1].n_policy_strings, 0);
+    trpt_record_free(&r);
+    trpt_agg_free(a);
+    trpt_config_free(cfg);
+}
+
 TEST(agg_policies_of_one_group_are_kept_apart_and_sorted)
 {
     trpt_config *cfg = config_new();
