@@ -41,13 +41,13 @@ typedef struct trpt_config {
     char *outbox_directory;  /* outbox_directory */
     trpt_policy_hint *hints; /* policy_hint (repeatable) */
     size_t n_hints;
-    trpt_strv exclude_senders; /* exclude_sender (repeatable) */
-    trpt_strv exclude_domains; /* exclude_domain (repeatable) */
-    unsigned report_delay;     /* report_delay: seconds after the UTC day
-                                  ends before it is reported (grace) */
-    trpt_fsync_policy spool_fsync;  /* spool_fsync: always | never */
-    unsigned max_sessions;          /* max_sessions */
-    unsigned session_timeout;       /* session_timeout (seconds) */
+    trpt_strv exclude_senders;       /* exclude_sender (repeatable) */
+    trpt_strv exclude_domains;       /* exclude_domain (repeatable) */
+    unsigned report_delay;           /* report_delay: seconds after the UTC day
+                                        ends before it is reported (grace) */
+    trpt_fsync_policy spool_fsync;   /* spool_fsync: always | never */
+    unsigned max_sessions;           /* max_sessions */
+    unsigned session_timeout;        /* session_timeout (seconds) */
     trpt_tlsrpt_mode postfix_tlsrpt; /* postfix_tlsrpt: auto | yes | no */
 } trpt_config;
 

@@ -32,13 +32,13 @@ typedef enum trpt_framing {
 
 typedef struct trpt_logline {
     trpt_framing framing;
-    int64_t time_us;   /* UTC microseconds since the epoch */
-    const char *host;  /* NULL for Exim mainlog (no host field) */
+    int64_t time_us;  /* UTC microseconds since the epoch */
+    const char *host; /* NULL for Exim mainlog (no host field) */
     size_t host_len;
-    const char *prog;  /* "postfix/smtp", "exim"; NULL for Exim mainlog */
+    const char *prog; /* "postfix/smtp", "exim"; NULL for Exim mainlog */
     size_t prog_len;
-    long pid;          /* -1 when absent */
-    const char *msg;   /* message text after "prog[pid]: " */
+    long pid;        /* -1 when absent */
+    const char *msg; /* message text after "prog[pid]: " */
     size_t msg_len;
 } trpt_logline;
 

@@ -21,8 +21,8 @@
 #include "result.h"
 
 typedef struct trpt_maprow {
-    const char *match;        /* text to find; NULL ends the table */
-    int prefix;               /* 1: text must start with match */
+    const char *match; /* text to find; NULL ends the table */
+    int prefix;        /* 1: text must start with match */
     trpt_result result;
     const char *reason;       /* failure-reason-code, NULL for none */
     trpt_policy_type implies; /* policy type the line proves, or UNKNOWN */

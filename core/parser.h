@@ -51,10 +51,10 @@ typedef enum trpt_tlsrpt_mode {
 
 typedef struct trpt_parser_config {
     trpt_mta_format format;
-    const char *source_id;       /* event id source; required */
-    int64_t ref_time_us;         /* for syslog year inference; 0 = now */
-    size_t max_sessions;         /* default 100000 */
-    unsigned session_timeout_s;  /* default 3600 */
+    const char *source_id;      /* event id source; required */
+    int64_t ref_time_us;        /* for syslog year inference; 0 = now */
+    size_t max_sessions;        /* default 100000 */
+    unsigned session_timeout_s; /* default 3600 */
     /* Envelope senders whose deliveries are never counted (our own report
      * mails). NULL-terminated, may be NULL. Matched case-insensitively. */
     const char *const *exclude_senders;
@@ -76,15 +76,15 @@ typedef enum trpt_parse_error {
 const char *trpt_parse_error_name(trpt_parse_error e);
 
 typedef struct trpt_parser_stats {
-    uint64_t lines;          /* lines fed */
-    uint64_t lines_used;     /* lines that contributed to a record */
-    uint64_t lines_ignored;  /* well-framed lines of no interest */
-    uint64_t records;        /* records emitted */
-    uint64_t excluded;       /* sessions dropped by exclude_senders */
-    uint64_t evicted;        /* sessions finished early: memory bound */
-    uint64_t timed_out;      /* sessions finished early: time-out */
-    uint64_t superseded;     /* classic sessions not counted: tlsrpt_mode */
-    uint64_t unfinished;     /* sessions dropped at flush: no domain yet */
+    uint64_t lines;         /* lines fed */
+    uint64_t lines_used;    /* lines that contributed to a record */
+    uint64_t lines_ignored; /* well-framed lines of no interest */
+    uint64_t records;       /* records emitted */
+    uint64_t excluded;      /* sessions dropped by exclude_senders */
+    uint64_t evicted;       /* sessions finished early: memory bound */
+    uint64_t timed_out;     /* sessions finished early: time-out */
+    uint64_t superseded;    /* classic sessions not counted: tlsrpt_mode */
+    uint64_t unfinished;    /* sessions dropped at flush: no domain yet */
     uint64_t errors[TRPT_PERR_COUNT];
 } trpt_parser_stats;
 

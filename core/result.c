@@ -13,7 +13,8 @@ static const struct {
 } result_table[TRPT_RESULT_COUNT] = {
     [TRPT_RESULT_SUCCESS] = {"success", 0},
     [TRPT_RESULT_STARTTLS_NOT_SUPPORTED] = {"starttls-not-supported", 201},
-    [TRPT_RESULT_CERTIFICATE_HOST_MISMATCH] = {"certificate-host-mismatch", 202},
+    [TRPT_RESULT_CERTIFICATE_HOST_MISMATCH] = {"certificate-host-mismatch",
+                                               202},
     [TRPT_RESULT_CERTIFICATE_NOT_TRUSTED] = {"certificate-not-trusted", 203},
     [TRPT_RESULT_CERTIFICATE_EXPIRED] = {"certificate-expired", 204},
     [TRPT_RESULT_VALIDATION_FAILURE] = {"validation-failure", 205},

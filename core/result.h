@@ -3,8 +3,8 @@
  *
  * trpt_result_name()        enum -> RFC 8460 string ("certificate-expired")
  * trpt_result_from_name()   RFC string, or Postfix's underscore form
- *                           ("certificate_expired"), -> enum; -EINVAL if unknown
- * trpt_result_from_code()   libtlsrpt failure code 201..306 -> enum
+ *                           ("certificate_expired"), -> enum; -EINVAL if
+ * unknown trpt_result_from_code()   libtlsrpt failure code 201..306 -> enum
  * trpt_result_code()        enum -> libtlsrpt code (0 for success)
  * trpt_policy_type_name()   enum -> "sts" | "tlsa" | "no-policy-found"
  * trpt_policy_type_from_name(), trpt_policy_type_from_code() (1, 2, 9)

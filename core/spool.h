@@ -62,10 +62,10 @@ int trpt_spool_writer_commit(trpt_spool_writer *w);
 int trpt_spool_writer_close(trpt_spool_writer *w);
 
 typedef struct trpt_spool_stats {
-    uint64_t frames;        /* valid frames returned */
-    uint64_t torn_bytes;    /* bytes of torn tails skipped */
-    uint64_t corrupt_bytes; /* bytes skipped while resynchronising */
-    uint64_t corrupt_frames;/* resync events */
+    uint64_t frames;         /* valid frames returned */
+    uint64_t torn_bytes;     /* bytes of torn tails skipped */
+    uint64_t corrupt_bytes;  /* bytes skipped while resynchronising */
+    uint64_t corrupt_frames; /* resync events */
 } trpt_spool_stats;
 
 typedef struct trpt_spool_reader trpt_spool_reader;

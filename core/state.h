@@ -33,10 +33,10 @@
 typedef struct trpt_state trpt_state;
 
 typedef struct trpt_state_stats {
-    uint64_t frames;          /* spool frames read in this process */
-    uint64_t torn_bytes;      /* torn tails skipped */
-    uint64_t corrupt_bytes;   /* corrupt bytes skipped */
-    uint64_t late_records;    /* records for an already-reported day */
+    uint64_t frames;        /* spool frames read in this process */
+    uint64_t torn_bytes;    /* torn tails skipped */
+    uint64_t corrupt_bytes; /* corrupt bytes skipped */
+    uint64_t late_records;  /* records for an already-reported day */
     uint64_t reports_written;
     uint64_t segments_removed;
 } trpt_state_stats;
