@@ -335,9 +335,15 @@ struct trpt_agg {
     htab sources;
     agg_source *last_source; /* cache: consecutive records share a source */
     trpt_agg_stats stats;
-    trpt_record_view view; /* the decoded record (trpt_agg_decode) */
-    bool decoded;          /* view holds a record not yet folded */
-    char *key;             /* the tuple being looked up, serialized */
+    trpt_record_view view;            /* the decoded record (trpt_agg_decode) */
+    trpt_record_view *batch;          /* TRPT_AGG_BATCH views (decode_batch) */
+    bool batch_ready[TRPT_AGG_BATCH]; /* decoded, not yet folded */
+    bool batch_has_hash[TRPT_AGG_BATCH];
+    uint64_t batch_hash[TRPT_AGG_BATCH];
+    bool have_hash; /* entry_get(): key_hash of its key known... */
+    uint64_t hash;  /* ...and here (add_json_batch computed it) */
+    bool decoded;   /* view holds a record not yet folded */
+    char *key;      /* the tuple being looked up, serialized */
     size_t key_cap;
     sv_vec hint_strings, hint_mx;
     char moved_domain[MAX_DOMAIN_LEN + 1];
@@ -621,7 +627,8 @@ static agg_entry *entry_get(trpt_agg *a, agg_day *d, const entry_key *k)
 
     if (len < 0)
         return NULL;
-    h = key_hash(a->key, (size_t)len);
+    h = a->have_hash ? a->hash : key_hash(a->key, (size_t)len);
+    a->have_hash = false;
     for (agg_entry *e = htab_first(t, h, &i); e; e = htab_next(t, h, &i))
         if (e->key_len == (size_t)len && memcmp(e->key, a->key, len) == 0)
             return e;
@@ -963,6 +970,120 @@ int trpt_agg_add_json(trpt_agg *a, const char *json, size_t len)
     int rc = trpt_agg_decode(a, json, len, NULL);
 
     return rc < 0 ? rc : trpt_agg_add_decoded(a);
+}
+
+/* ---------------------------------------------------------- batches */
+
+/* The hash of v's tuple key, and its hash-table slot if its day exists
+ * yet: where entry_get() will look. The key is resolved and serialized
+ * again then (the policy resolution is a pure function of the record and
+ * the config, so the hash stays right); that costs less than the cache
+ * miss this lets overlap with the other records' work. */
+static const hslot *entry_slot_of(trpt_agg *a, const trpt_record_view *v,
+                                  uint64_t *h)
+{
+    agg_day *d = day_find(a, trpt_day_of_us(v->time_us), NULL);
+    entry_key k;
+    long len;
+
+    if (!d || !d->entries.cap || resolve_policy(a, v, &k) < 0 ||
+        (len = entry_key_put(a, &k)) < 0)
+        return NULL;
+    *h = key_hash(a->key, (size_t)len);
+    return &d->entries.slots[*h & (d->entries.cap - 1)];
+}
+
+static int batch_views(trpt_agg *a)
+{
+    if (a->batch)
+        return 0;
+    a->batch = malloc(TRPT_AGG_BATCH * sizeof(*a->batch));
+    if (!a->batch)
+        return -ENOMEM;
+    for (size_t i = 0; i < TRPT_AGG_BATCH; i++)
+        trpt_record_view_init(&a->batch[i]);
+    return 0;
+}
+
+/* Decodes every record first, then prefetches their tuples' slots, then
+ * the entries those slots point to: by the time trpt_agg_add_batched()
+ * folds them, in the caller's order, the lookups' cache misses have
+ * overlapped. The folding is exactly add_view(), so duplicates and counts
+ * come out as from trpt_agg_decode() + trpt_agg_add_decoded() one by one. */
+int trpt_agg_decode_batch(trpt_agg *a, const char *const *json,
+                          const size_t *len, size_t n, int64_t *day, int *rc)
+{
+    const hslot *slot[TRPT_AGG_BATCH];
+    trpt_record_view *v;
+    int r;
+
+    if (!a || n > TRPT_AGG_BATCH || (n && (!json || !len || !rc)))
+        return -EINVAL;
+    if ((r = batch_views(a)) < 0)
+        return r;
+    v = a->batch;
+    a->decoded = false;
+    memset(a->batch_ready, 0, sizeof(a->batch_ready));
+    for (size_t i = 0; i < n; i++) {
+        slot[i] = NULL;
+        /* as trpt_agg_decode(): NULL refused, not counted as invalid */
+        rc[i] = json[i] ? trpt_record_view_from_json(&v[i], json[i], len[i])
+                        : -EINVAL;
+        if (rc[i] < 0) {
+            if (json[i] && rc[i] != -ENOMEM)
+                a->stats.invalid++;
+            continue;
+        }
+        a->batch_ready[i] = true;
+        if (day)
+            day[i] = trpt_day_of_us(v[i].time_us);
+        slot[i] = entry_slot_of(a, &v[i], &a->batch_hash[i]);
+        a->batch_has_hash[i] = slot[i] != NULL;
+        if (slot[i])
+            __builtin_prefetch(slot[i]);
+    }
+    for (size_t i = 0; i < n; i++)
+        if (slot[i] && slot[i]->item)
+            __builtin_prefetch(slot[i]->item);
+    return 0;
+}
+
+int trpt_agg_add_batched(trpt_agg *a, size_t i)
+{
+    int rc;
+
+    if (!a || i >= TRPT_AGG_BATCH || !a->batch_ready[i])
+        return -EINVAL;
+    a->batch_ready[i] = false;
+    a->have_hash = a->batch_has_hash[i];
+    a->hash = a->batch_hash[i];
+    rc = add_view(a, &a->batch[i]);
+    a->have_hash = false; /* a duplicate or exclusion did not use it */
+    return rc;
+}
+
+int trpt_agg_add_json_batch(trpt_agg *a, const char *const *json,
+                            const size_t *len, size_t n, int *rc)
+{
+    int r;
+
+    if (!a || (n && (!json || !len || !rc)))
+        return -EINVAL;
+    for (size_t at = 0; at < n; at += TRPT_AGG_BATCH) {
+        size_t m = n - at < TRPT_AGG_BATCH ? n - at : TRPT_AGG_BATCH;
+
+        if ((r = trpt_agg_decode_batch(a, json + at, len + at, m, NULL,
+                                       rc + at)) < 0)
+            return r;
+        for (size_t i = at; i < at + m; i++) {
+            if (rc[i] == -ENOMEM)
+                return -ENOMEM;
+            if (rc[i] == 0 &&
+                (rc[i] = trpt_agg_add_batched(a, i - at)) == -ENOMEM)
+                return -ENOMEM;
+        }
+    }
+    return 0;
 }
 
 const trpt_agg_stats *trpt_agg_stats_get(const trpt_agg *a)
@@ -1708,6 +1829,9 @@ void trpt_agg_free(trpt_agg *a)
         return;
     agg_clear(a);
     trpt_record_view_free(&a->view);
+    for (size_t i = 0; a->batch && i < TRPT_AGG_BATCH; i++)
+        trpt_record_view_free(&a->batch[i]);
+    free(a->batch);
     free(a->key);
     free(a->hint_strings.v);
     free(a->hint_mx.v);

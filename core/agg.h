@@ -25,6 +25,19 @@
  * trpt_agg_add_decoded() the second half: fold the record decoded last
  *                       (once; -EINVAL if there is none); the decoded
  *                       record points into json, which must still be there
+ * trpt_agg_add_json_batch() trpt_agg_add_json() over n records in order,
+ *                       rc[i] its result for json[i]; faster (the records'
+ *                       hash-table lookups overlap). Returns 0, or -ENOMEM
+ *                       (the records from the failing one on are not
+ *                       folded), -EINVAL on bad arguments
+ * trpt_agg_decode_batch() trpt_agg_decode() of n <= TRPT_AGG_BATCH records
+ *                       at once (day[i], rc[i] for json[i]; day may be
+ *                       NULL); their hash-table lookups are started so
+ *                       that folding them overlaps the cache misses.
+ *                       Returns 0 or -EINVAL (bad arguments), -ENOMEM
+ * trpt_agg_add_batched() trpt_agg_add_decoded() of record i of the last
+ *                       decode_batch (each once, in any order; -EINVAL if
+ *                       it did not decode); json[i] must still be there
  * trpt_agg_days()       sorted days (epoch day numbers) that have data
  * trpt_agg_foreach_group() groups of one day in a stable sorted order
  * trpt_agg_drop_day()   forget a day's counts (after it is reported)
@@ -89,6 +102,12 @@ int trpt_agg_add(trpt_agg *a, const trpt_record *r);
 int trpt_agg_add_json(trpt_agg *a, const char *json, size_t len);
 int trpt_agg_decode(trpt_agg *a, const char *json, size_t len, int64_t *day);
 int trpt_agg_add_decoded(trpt_agg *a);
+#define TRPT_AGG_BATCH 16 /* records decoded ahead by add_json_batch */
+int trpt_agg_add_json_batch(trpt_agg *a, const char *const *json,
+                            const size_t *len, size_t n, int *rc);
+int trpt_agg_decode_batch(trpt_agg *a, const char *const *json,
+                          const size_t *len, size_t n, int64_t *day, int *rc);
+int trpt_agg_add_batched(trpt_agg *a, size_t i);
 int trpt_agg_days(const trpt_agg *a, int64_t **days, size_t *n);
 int trpt_agg_foreach_group(trpt_agg *a, int64_t day, trpt_agg_group_fn fn,
                            void *ctx);

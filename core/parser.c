@@ -3,6 +3,7 @@
 #include "parser.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,8 @@
 
 #include "parser_internal.h"
 #include "timeutil.h"
+
+#define EVENT_ID_MAX 512 /* buffer for "<source>:<offset>.<sub>" */
 
 struct trpt_parser {
     trpt_parser_config cfg;
@@ -80,6 +83,18 @@ static int copy_strings(const char *const *in, char ***out)
     return 0;
 }
 
+/* strlen(source) when every id of it fits and is well formed (checked
+ * once here, with the largest offset and sub), else 0. */
+static size_t checked_source_len(const char *source)
+{
+    char probe[EVENT_ID_MAX];
+
+    if (trpt_event_id_format(probe, sizeof probe, source, UINT64_MAX,
+                             UINT_MAX) < 0)
+        return 0;
+    return strlen(source);
+}
+
 int trpt_parser_new(trpt_parser **out, const trpt_parser_config *cfg,
                     trpt_emit_fn emit, void *emit_ctx)
 {
@@ -118,6 +133,7 @@ int trpt_parser_new(trpt_parser **out, const trpt_parser_config *cfg,
     p->ctx.stats = &p->stats;
     p->ctx.emit = emit;
     p->ctx.emit_ctx = emit_ctx;
+    p->ctx.id_source_len = checked_source_len(p->source_id);
     if ((r = trpt_postfix_new(&p->postfix, &p->ctx)) < 0 ||
         (r = trpt_exim_new(&p->exim, &p->ctx)) < 0) {
         trpt_parser_free(p);
@@ -241,11 +257,9 @@ void trpt_parser_free(trpt_parser *p)
     free(p);
 }
 
-int trpt_parser_emit(trpt_parser_ctx *ctx, trpt_record *rec, uint64_t offset)
+/* The .sub part of the next event id concluded at `offset`. */
+static unsigned next_sub(trpt_parser_ctx *ctx, uint64_t offset)
 {
-    char id[512];
-    int r;
-
     if (ctx->have_last && offset == ctx->last_offset) {
         ctx->last_sub++;
     } else {
@@ -253,22 +267,81 @@ int trpt_parser_emit(trpt_parser_ctx *ctx, trpt_record *rec, uint64_t offset)
         ctx->last_sub = 0;
         ctx->have_last = 1;
     }
-    r = trpt_event_id_format(id, sizeof id, ctx->cfg->source_id, offset,
-                             ctx->last_sub);
-    if (r < 0)
-        goto out;
-    if ((r = trpt_record_set(&rec->event_id, id)) < 0)
-        goto out;
+    return ctx->last_sub;
+}
+
+/* Decimal digits of v at o; returns their number. */
+static size_t put_u64(char *o, uint64_t v)
+{
+    char tmp[20];
+    size_t n = 0;
+
+    do {
+        tmp[sizeof tmp - ++n] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    memcpy(o, tmp + sizeof tmp - n, n);
+    return n;
+}
+
+/* The event id (design.md): trpt_event_id_format()'s text, without
+ * checking the source again once trpt_parser_new() has. */
+static int format_id(const trpt_parser_ctx *ctx, char id[EVENT_ID_MAX],
+                     uint64_t offset, unsigned sub)
+{
+    size_t n = ctx->id_source_len;
+
+    if (n == 0)
+        return trpt_event_id_format(id, EVENT_ID_MAX, ctx->cfg->source_id,
+                                    offset, sub);
+    memcpy(id, ctx->cfg->source_id, n);
+    id[n++] = ':';
+    n += put_u64(id + n, offset);
+    id[n++] = '.';
+    n += put_u64(id + n, sub);
+    id[n] = '\0';
+    return 0;
+}
+
+/* Names, validates and hands over a record whose event_id is `id`. */
+static int emit_named(trpt_parser_ctx *ctx, trpt_record *rec, char *id)
+{
+    rec->event_id = id;
     rec->version = TRPT_RECORD_VERSION;
     if (trpt_record_validate(rec) < 0) {
         ctx->stats->errors[TRPT_PERR_BAD_DOMAIN]++;
-        r = 0;
-        goto out;
+        return 0;
     }
     ctx->stats->records++;
-    r = ctx->emit(ctx->emit_ctx, rec);
-out:
+    return ctx->emit(ctx->emit_ctx, rec);
+}
+
+int trpt_parser_emit(trpt_parser_ctx *ctx, trpt_record *rec, uint64_t offset)
+{
+    char id[EVENT_ID_MAX];
+    int r;
+
+    r = format_id(ctx, id, offset, next_sub(ctx, offset));
+    if (r == 0) {
+        free(rec->event_id); /* the id is ours; the caller's is replaced */
+        rec->event_id = NULL;
+        r = emit_named(ctx, rec, id);
+        rec->event_id = NULL; /* on the stack: not for clear() */
+    }
     trpt_record_clear(rec);
+    return r;
+}
+
+int trpt_parser_emit_borrowed(trpt_parser_ctx *ctx, trpt_record *rec,
+                              uint64_t offset)
+{
+    char id[EVENT_ID_MAX];
+    int r;
+
+    r = format_id(ctx, id, offset, next_sub(ctx, offset));
+    if (r == 0)
+        r = emit_named(ctx, rec, id);
+    rec->event_id = NULL;
     return r;
 }
 
@@ -306,11 +379,13 @@ static const unsigned char domain_byte[256] = {
 };
 
 /* RFC 1035 LDH labels (A-labels are LDH too); '_' is tolerated because
- * real policy domains sometimes carry it. */
+ * real policy domains sometimes carry it. Two passes over the few bytes of
+ * a name: map and check every byte (no branch per byte), then check the
+ * labels between the dots. */
 int trpt_domain_normalize(const char *in, size_t len, char *out, size_t outlen)
 {
-    size_t label = 0;
-    unsigned char prev = '.';
+    const char *p = out, *end;
+    unsigned char all = 0xff;
 
     if (len && in[len - 1] == '.')
         len--;
@@ -319,18 +394,25 @@ int trpt_domain_normalize(const char *in, size_t len, char *out, size_t outlen)
     for (size_t i = 0; i < len; i++) {
         unsigned char c = domain_byte[(unsigned char)in[i]];
 
-        if (c == '.') {
-            if (label == 0 || prev == '-')
-                return -EINVAL;
-            label = 0;
-        } else if (c == 0 || (c == '-' && label == 0) || ++label > 63) {
-            return -EINVAL;
-        }
         out[i] = (char)c;
-        prev = c;
+        all &= (unsigned char)-(c != 0); /* 0 once a byte maps to 0 */
     }
-    if (prev == '-')
+    if (!all)
         return -EINVAL;
     out[len] = '\0';
-    return 0;
+    for (end = out + len;;) {
+        const char *dot = memchr(p, '.', (size_t)(end - p));
+        const char *e = dot ? dot : end;
+
+        /* "a.." came in as "a.": an empty last label has always been
+         * accepted; kept so that records do not change */
+        if (!dot && e == p)
+            return 0;
+        /* 1..63 bytes, no leading or trailing '-' */
+        if (e == p || e - p > 63 || *p == '-' || e[-1] == '-')
+            return -EINVAL;
+        if (!dot)
+            return 0;
+        p = dot + 1;
+    }
 }

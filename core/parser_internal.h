@@ -38,6 +38,9 @@ typedef struct trpt_parser_ctx {
     uint64_t last_offset; /* for the .sub part of event ids */
     unsigned last_sub;
     int have_last;
+    /* strlen(cfg->source_id) once trpt_event_id_format() has accepted it
+     * with the largest offset and sub; 0: ids are formatted the slow way */
+    size_t id_source_len;
 } trpt_parser_ctx;
 
 /* Finish one session. `rec` must have policy_domain and result set; time,
@@ -46,14 +49,19 @@ typedef struct trpt_parser_ctx {
  * TRPT_PERR_BAD_DOMAIN and dropped (returns 0). */
 int trpt_parser_emit(trpt_parser_ctx *ctx, trpt_record *rec, uint64_t offset);
 
+/* Same, for a record that owns nothing: its strings and vectors are the
+ * caller's (no copy, no free per record). The event id is set for the
+ * callback only; rec->event_id is NULL again on return. */
+int trpt_parser_emit_borrowed(trpt_parser_ctx *ctx, trpt_record *rec,
+                              uint64_t offset);
+
 /* 1 if this envelope sender is excluded by the config. */
 int trpt_parser_sender_excluded(const trpt_parser_ctx *ctx, const char *addr,
                                 size_t len);
 
 /* Normalize a domain into out (lower-case, no trailing dot, LDH labels and
  * A-labels only, <= 253 chars). Returns 0 or -EINVAL. */
-int trpt_domain_normalize(const char *in, size_t len, char *out,
-                          size_t outlen);
+int trpt_domain_normalize(const char *in, size_t len, char *out, size_t outlen);
 
 typedef struct trpt_postfix trpt_postfix;
 int trpt_postfix_new(trpt_postfix **out, trpt_parser_ctx *ctx);

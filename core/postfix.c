@@ -61,16 +61,17 @@
 #include "parser_internal.h"
 #include "record.h"
 
-#define PF_NAME_MAX     256  /* domain or MX host name, with NUL */
-#define PF_IP_MAX       64   /* textual IPv4/IPv6 address, with NUL */
-#define PF_REASON_MAX   64   /* failure-reason-code, with NUL */
-#define PF_QID_MAX      32   /* Postfix long queue ids are < 20 chars */
-#define PF_PER_PROC     32   /* attempts kept per smtp process */
-#define PF_PER_PROXY    1024 /* tlsproxy serves many smtp processes */
-#define PF_TLSA_MAX     16   /* TLSA RRs kept as policy strings */
-#define PF_TLSA_LEN     1024 /* longer RRs (full certs) are not kept */
-#define PF_NATIVE_HOSTS 256  /* hosts known to log TLSRPT lines */
-#define PF_KEY_PART_MAX 255  /* host and program part of a table key */
+#define PF_NAME_MAX       256  /* domain or MX host name, with NUL */
+#define PF_IP_MAX         64   /* textual IPv4/IPv6 address, with NUL */
+#define PF_REASON_MAX     64   /* failure-reason-code, with NUL */
+#define PF_QID_MAX        32   /* Postfix long queue ids are < 20 chars */
+#define PF_PER_PROC       32   /* attempts kept per smtp process */
+#define PF_PER_PROXY      1024 /* tlsproxy serves many smtp processes */
+#define PF_TLSA_MAX       16   /* TLSA RRs kept as policy strings */
+#define PF_TLSA_LEN       1024 /* longer RRs (full certs) are not kept */
+#define PF_NATIVE_HOSTS   256  /* hosts known to log TLSRPT lines */
+#define PF_KEY_PART_MAX   255  /* host and program part of a table key */
+#define PF_SPARE_ATTEMPTS 64   /* finished attempts kept for reuse */
 
 /* Order of a handshake's classic lines; a line of an earlier phase than the
  * attempt has seen starts a new attempt. */
@@ -107,6 +108,7 @@ typedef struct pf_node {
     struct pf_node *lru_prev, *lru_next;
     uint64_t hash;
     char *key;
+    int key_borrowed; /* key lives in the entry's own block: not freed */
 } pf_node;
 
 typedef struct pf_table {
@@ -145,6 +147,10 @@ struct trpt_postfix {
     char *native[PF_NATIVE_HOSTS];
     size_t nnative;
     char *msg; /* NUL-terminated copy of the current message */
+    /* Finished attempts for reuse: one session after another would
+     * otherwise allocate and free the same ~1 KiB block. */
+    pf_attempt *spare;
+    size_t nspare;
 };
 
 /* Why an attempt is finished. */
@@ -364,7 +370,8 @@ static void table_del(pf_table *t, pf_node *e)
         *pp = e->hnext;
     lru_unlink(t, e);
     t->count--;
-    free(e->key);
+    if (!e->key_borrowed)
+        free(e->key);
     e->key = NULL;
 }
 
@@ -376,11 +383,18 @@ static void table_touch(pf_table *t, pf_node *e)
 
 /* ---- attempts and processes -------------------------------------------- */
 
-static void attempt_free(pf_attempt *a)
+/* Keeps a few for attempt_new(); frees the rest. */
+static void attempt_free(trpt_postfix *st, pf_attempt *a)
 {
     if (!a)
         return;
     trpt_strv_free(&a->tlsa);
+    if (st->nspare < PF_SPARE_ATTEMPTS) {
+        a->next = st->spare;
+        st->spare = a;
+        st->nspare++;
+        return;
+    }
     free(a);
 }
 
@@ -420,7 +434,7 @@ static void proc_free(trpt_postfix *st, pf_proc *p)
         pf_attempt *a = p->head;
 
         proc_unlink_attempt(st, p, a);
-        attempt_free(a);
+        attempt_free(st, a);
     }
     if (p->is_proxy) {
         if (p->proxy_prev)
@@ -432,8 +446,7 @@ static void proc_free(trpt_postfix *st, pf_proc *p)
     }
     table_del(&st->procs, &p->node);
     trpt_strv_free(&p->dane_rrs);
-    free(p->host);
-    free(p);
+    free(p); /* key and host are in the same block */
 }
 
 static int host_is_native(const trpt_postfix *st, const char *host)
@@ -463,12 +476,14 @@ static const char *attempt_policy_domain(const pf_attempt *a,
     return domain;
 }
 
-static int attempt_to_record(const pf_proc *p, const pf_attempt *a,
-                             const char *domain, const char *qid,
-                             trpt_record *rec)
+/* Fills rec with borrowed pointers into p and a (see
+ * trpt_parser_emit_borrowed): no copy per field. */
+static void attempt_to_record(const pf_proc *p, const pf_attempt *a,
+                              const char *domain, const char *qid,
+                              trpt_record *rec)
 {
+    static char mta_postfix[] = "postfix";
     const char *reason = a->has_tlsrpt ? a->tlsrpt_reason : a->classic_reason;
-    int r = 0;
 
     rec->time_us = a->time_us;
     rec->result = a->has_tlsrpt    ? a->tlsrpt_result
@@ -477,21 +492,15 @@ static int attempt_to_record(const pf_proc *p, const pf_attempt *a,
     rec->policy_type = a->policy == TRPT_POLICY_TLSA && !a->mx[0]
                            ? TRPT_POLICY_UNKNOWN
                            : a->policy;
-    if ((r = trpt_record_set(&rec->policy_domain,
-                             attempt_policy_domain(a, domain))) < 0 ||
-        (r = trpt_record_set(&rec->reporting_host, p->host)) < 0 ||
-        (r = trpt_record_set(&rec->mta, "postfix")) < 0 ||
-        (a->mx[0] &&
-         (r = trpt_record_set(&rec->receiving_mx_hostname, a->mx)) < 0) ||
-        (a->ip[0] && (r = trpt_record_set(&rec->receiving_ip, a->ip)) < 0) ||
-        (reason[0] &&
-         (r = trpt_record_set(&rec->failure_reason_code, reason)) < 0) ||
-        (qid && qid[0] && (r = trpt_record_set(&rec->queue_id, qid)) < 0))
-        return r;
+    rec->policy_domain = (char *)attempt_policy_domain(a, domain);
+    rec->reporting_host = p->host;
+    rec->mta = mta_postfix;
+    rec->receiving_mx_hostname = a->mx[0] ? (char *)a->mx : NULL;
+    rec->receiving_ip = a->ip[0] ? (char *)a->ip : NULL;
+    rec->failure_reason_code = reason[0] ? (char *)reason : NULL;
+    rec->queue_id = qid && qid[0] ? (char *)qid : NULL;
     if (rec->policy_type == TRPT_POLICY_TLSA)
-        for (size_t i = 0; i < a->tlsa.n && r == 0; i++)
-            r = trpt_strv_push(&rec->policy_strings, a->tlsa.v[i]);
-    return r;
+        rec->policy_strings = a->tlsa;
 }
 
 /* Decide and emit one attempt; frees it. `domain` and `qid` come from the
@@ -524,12 +533,10 @@ static int attempt_finish(trpt_postfix *st, pf_proc *p, pf_attempt *a,
         goto out;
     }
     trpt_record_init(&rec);
-    if ((r = attempt_to_record(p, a, domain, qid, &rec)) < 0)
-        trpt_record_clear(&rec);
-    else
-        r = trpt_parser_emit(st->ctx, &rec, offset);
+    attempt_to_record(p, a, domain, qid, &rec);
+    r = trpt_parser_emit_borrowed(st->ctx, &rec, offset);
 out:
-    attempt_free(a);
+    attempt_free(st, a);
     return r;
 }
 
@@ -656,28 +663,36 @@ static pf_proc *proc_lookup(trpt_postfix *st, const pf_line *pl)
     return (pf_proc *)table_find(&st->procs, key);
 }
 
+/* A new process entry, its key and host name in one block. */
+static pf_proc *proc_alloc(const pf_line *pl)
+{
+    char key[PF_KEY_MAX];
+    size_t klen, hlen = pl->host_len;
+    pf_proc *p;
+
+    proc_key(pl, key);
+    klen = strlen(key);
+    p = calloc(1, sizeof *p + klen + 1 + hlen + 1);
+    if (!p)
+        return NULL;
+    p->node.key = (char *)(p + 1);
+    p->node.key_borrowed = 1;
+    memcpy(p->node.key, key, klen + 1);
+    p->host = p->node.key + klen + 1;
+    memcpy(p->host, pl->host, hlen + 1);
+    return p;
+}
+
 static int proc_get(trpt_postfix *st, const pf_line *pl, pf_proc **out)
 {
     pf_proc *p = proc_lookup(st, pl);
-    char *key;
     int r;
 
     if (!p) {
-        char buf[PF_KEY_MAX];
-
-        proc_key(pl, buf);
-        if (!(key = strdup(buf)))
+        if (!(p = proc_alloc(pl)))
             return -ENOMEM;
-        p = calloc(1, sizeof *p);
-        if (!p || !(p->host = strdup(pl->host))) {
+        if ((r = table_add(&st->procs, &p->node, p->node.key)) < 0) {
             free(p);
-            free(key);
-            return -ENOMEM;
-        }
-        if ((r = table_add(&st->procs, &p->node, key)) < 0) {
-            free(p->host);
-            free(p);
-            free(key);
             return r;
         }
         p->is_proxy = strcmp(pl->service, "tlsproxy") == 0;
@@ -781,10 +796,15 @@ static pf_attempt *find_open(pf_proc *p, const char *mx, const char *ip)
 static pf_attempt *attempt_new(trpt_postfix *st, const pf_line *pl,
                                const char *mx, const char *ip)
 {
-    pf_attempt *a = calloc(1, sizeof *a);
+    pf_attempt *a = st->spare;
 
-    if (!a)
+    if (a) {
+        st->spare = a->next;
+        st->nspare--;
+        memset(a, 0, sizeof *a);
+    } else if (!(a = calloc(1, sizeof *a))) {
         return NULL;
+    }
     a->seq = ++st->seq;
     a->time_us = pl->ll->time_us;
     copy_str(a->mx, sizeof a->mx, mx, strlen(mx));
@@ -1257,6 +1277,20 @@ static void delivery_domain(const char *to, const char *relay, char *out)
         out[0] = '\0';
 }
 
+/* First ", name=" field separator (n bytes, starting with ',') in
+ * [p, end), or NULL. Commas are few in a delivery line: cheaper than
+ * memmem(), which pays a set-up cost per call. */
+static const char *find_field_sep(const char *p, const char *end,
+                                  const char *sep, size_t n)
+{
+    while ((p = memchr(p, ',', (size_t)(end - p))) != NULL) {
+        if ((size_t)(end - p) >= n && memcmp(p, sep, n) == 0)
+            return p;
+        p++;
+    }
+    return NULL;
+}
+
 static int delivery_parse(const char *qid, size_t qlen, const char *s,
                           pf_delivery *d)
 {
@@ -1274,9 +1308,9 @@ static int delivery_parse(const char *qid, size_t qlen, const char *s,
     /* conn_use= before status= (Postfix writes it there; text after
      * status= is the server's and proves nothing) */
     end = relay + strlen(relay);
-    status = memmem(relay, (size_t)(end - relay), ", status=", 9);
-    d->conn_reuse = memmem(relay, (size_t)((status ? status : end) - relay),
-                           ", conn_use=", 11) != NULL;
+    status = find_field_sep(relay, end, ", status=", 9);
+    d->conn_reuse =
+        find_field_sep(relay, status ? status : end, ", conn_use=", 11) != NULL;
     return 0;
 }
 
@@ -1317,7 +1351,7 @@ static int delivery_evidence(trpt_postfix *st, const pf_line *pl, pf_proc **pp,
         if (!(a = proxy_claim(st, pl->host, d->mx, d->ip)))
             return 0;
         if ((r = proc_get(st, pl, pp)) < 0) {
-            attempt_free(a);
+            attempt_free(st, a);
             return r;
         }
         proc_append_attempt(st, *pp, a);
@@ -1618,6 +1652,12 @@ void trpt_postfix_free(trpt_postfix *st)
 
         table_del(&st->excluded, n);
         free(n);
+    }
+    while (st->spare) {
+        pf_attempt *a = st->spare;
+
+        st->spare = a->next;
+        free(a);
     }
     free(st->procs.buckets);
     free(st->excluded.buckets);

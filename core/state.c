@@ -700,14 +700,13 @@ fail:
 
 /* ---- the pass ---------------------------------------------------------- */
 
-/* Fold one spool payload. The record is decoded first (by the aggregator,
- * in place) because its day decides lateness and the segment's retention;
- * an undecodable payload is counted there as invalid and skipped. */
-static int fold_payload(trpt_state *s, state_seg *g, const char *p, size_t len)
+/* Fold record i of the batch the aggregator decoded (r, day: its decode
+ * result and day). The record is decoded first because its day decides
+ * lateness and the segment's retention; an undecodable payload is counted
+ * there as invalid and skipped. */
+static int fold_decoded(trpt_state *s, state_seg *g, int r, int64_t day,
+                        size_t i)
 {
-    int64_t day;
-    int r = trpt_agg_decode(s->agg, p, len, &day);
-
     if (r < 0)
         return r == -ENOMEM ? r : 0;
     if (day <= s->forgotten_through) {
@@ -716,7 +715,7 @@ static int fold_payload(trpt_state *s, state_seg *g, const char *p, size_t len)
         s->stats.late_records++;
         return 0;
     }
-    r = trpt_agg_add_decoded(s->agg);
+    r = trpt_agg_add_batched(s->agg, i);
     if (r == -ENOMEM)
         return r;
     if (r < 0)
@@ -782,34 +781,83 @@ static void add_reader_stats(trpt_state *s, const trpt_spool_reader *rd)
     s->stats.corrupt_bytes += st->corrupt_bytes;
 }
 
-static int read_segment(trpt_state *s, state_seg *g, pass_ctx *pc)
-{
-    trpt_spool_reader *rd = NULL;
-    const char *p;
-    size_t len;
-    int r = trpt_spool_reader_open(&rd, s->cfg->spool_directory, g->name,
-                                   g->offset);
+/* Payloads read but not folded yet: copies (the reader reuses its buffer),
+ * folded TRPT_AGG_BATCH at a time so that the aggregator's lookups of one
+ * batch overlap (trpt_agg_decode_batch). */
+typedef struct fold_batch {
+    trpt_buf data;
+    size_t at[TRPT_AGG_BATCH], len[TRPT_AGG_BATCH];
+    uint64_t end[TRPT_AGG_BATCH]; /* segment offset after each frame */
+    size_t n;
+} fold_batch;
 
-    if (r == -ENOENT)
-        return 0; /* removed meanwhile; forgotten at the next listing */
-    if (r < 0)
+static int batch_push(fold_batch *b, const char *p, size_t len, uint64_t end)
+{
+    int r;
+
+    b->at[b->n] = b->data.len;
+    if ((r = trpt_buf_append(&b->data, p, len)) < 0)
         return r;
-    while ((r = trpt_spool_reader_next(rd, &p, &len)) == 1) {
-        s->stats.frames++;
-        r = fold_payload(s, g, p, len);
-        if (r < 0)
+    b->len[b->n] = len;
+    b->end[b->n++] = end;
+    return 0;
+}
+
+static int batch_fold(trpt_state *s, state_seg *g, pass_ctx *pc, fold_batch *b)
+{
+    const char *json[TRPT_AGG_BATCH] = {NULL};
+    int64_t day[TRPT_AGG_BATCH];
+    int rc[TRPT_AGG_BATCH];
+    size_t n = b->n;
+    int r;
+
+    b->n = 0;
+    for (size_t i = 0; i < n; i++)
+        json[i] = b->data.data + b->at[i];
+    r = trpt_agg_decode_batch(s->agg, json, b->len, n, day, rc);
+    for (size_t i = 0; r == 0 && i < n; i++) {
+        if ((r = fold_decoded(s, g, rc[i], day[i], i)) < 0)
             break;
-        g->offset = trpt_spool_reader_offset(rd);
+        g->offset = b->end[i];
         /* Offsets and counts are saved together, so a kill -9 resumes
          * exactly after the last checkpointed frame. */
         if (pc->checkpoint_records &&
             ++pc->since_checkpoint >= pc->checkpoint_records) {
             pc->since_checkpoint = 0;
             r = trpt_state_save(s);
-            if (r < 0)
-                break;
         }
     }
+    trpt_buf_reset(&b->data);
+    return r;
+}
+
+static int read_segment(trpt_state *s, state_seg *g, pass_ctx *pc)
+{
+    trpt_spool_reader *rd = NULL;
+    fold_batch b = {.n = 0};
+    const char *p;
+    size_t len;
+    int f, r = trpt_spool_reader_open(&rd, s->cfg->spool_directory, g->name,
+                                      g->offset);
+
+    if (r == -ENOENT)
+        return 0; /* removed meanwhile; forgotten at the next listing */
+    if (r < 0)
+        return r;
+    trpt_buf_init(&b.data);
+    while ((r = trpt_spool_reader_next(rd, &p, &len)) == 1) {
+        s->stats.frames++;
+        r = batch_push(&b, p, len, trpt_spool_reader_offset(rd));
+        if (r == 0 && b.n == TRPT_AGG_BATCH)
+            r = batch_fold(s, g, pc, &b);
+        if (r < 0)
+            break;
+    }
+    /* what was read before an I/O error is folded as it was one by one */
+    f = b.n ? batch_fold(s, g, pc, &b) : 0;
+    if (r >= 0)
+        r = f;
+    trpt_buf_free(&b.data);
     if (r == 0) {
         g->offset = trpt_spool_reader_offset(rd);
         g->finished = trpt_spool_reader_finished(rd) == 1;

@@ -102,8 +102,9 @@ static int sink_encode(ingest_sink *s, const trpt_record *rec)
     int r;
 
     trpt_buf_reset(&s->json);
+    /* The parser validated rec just before this call (parser.h). */
     if (!s->host || rec->reporting_host)
-        return trpt_record_to_json(rec, &s->json);
+        return trpt_record_to_json_valid(rec, &s->json);
     if ((r = trpt_record_copy(&s->copy, rec)) == 0 &&
         (r = trpt_record_set(&s->copy.reporting_host, s->host)) == 0)
         r = trpt_record_to_json(&s->copy, &s->json);

@@ -837,6 +837,139 @@ TEST(agg_decode_counts_bad_text_and_leaves_nothing_to_add)
     trpt_config_free(cfg);
 }
 
+/* JSON texts of varied records: record i twice in a row now and then
+ * (a duplicate inside one batch), every 41st text broken, and the first
+ * 200 records again at the end (duplicates across batches). */
+static size_t batch_texts(trpt_buf *all, size_t *at, size_t *len, size_t cap)
+{
+    static const char *const bad[] = {"{", "", "{\"v\":1}", "not json"};
+    trpt_record r;
+    trpt_buf json;
+    size_t n = 0;
+
+    trpt_record_init(&r);
+    trpt_buf_init(&json);
+    for (unsigned i = 0; n + 2 <= cap && i < 900; i++) {
+        int copies = i % 13 == 0 ? 2 : 1;
+
+        varied_record(&r, i % 700);
+        trpt_buf_reset(&json);
+        if (trpt_record_to_json(&r, &json) < 0)
+            abort();
+        if (i % 41 == 5) {
+            trpt_buf_reset(&json);
+            trpt_buf_append(&json, bad[i % 4], strlen(bad[i % 4]));
+        }
+        while (copies--) {
+            at[n] = all->len;
+            len[n++] = json.len;
+            if (trpt_buf_append(all, json.data, json.len) < 0)
+                abort();
+        }
+    }
+    trpt_buf_free(&json);
+    trpt_record_free(&r);
+    return n;
+}
+
+TEST(agg_json_batch_counts_exactly_like_one_by_one)
+{
+    enum { CAP = 2000 };
+    static const size_t sizes[] = {1, 3, 16, 17, 40, 0};
+    static const char *const sts[] = {"version: STSv1", "mode: enforce", NULL};
+    static const char *const mx[] = {"mx.sts.example", NULL};
+    trpt_config *cfg = config_new();
+    trpt_agg *a = NULL, *b = NULL;
+    trpt_buf all, ra, rb, ia, ib;
+    size_t at[CAP], len[CAP], n, done = 0, k = 0;
+    const char *json[CAP];
+    int want[CAP], got[CAP];
+
+    config_add_hint(cfg, "sts.example", TRPT_POLICY_STS, sts, mx);
+    config_add_hint(cfg, "dane.example", TRPT_POLICY_TLSA, NULL, NULL);
+    trpt_strv_push(&cfg->exclude_domains, "reports.example");
+    trpt_buf_init(&all);
+    trpt_buf_init(&ra);
+    trpt_buf_init(&rb);
+    trpt_buf_init(&ia);
+    trpt_buf_init(&ib);
+    n = batch_texts(&all, at, len, CAP);
+    ASSERT(n > 900);
+    for (size_t i = 0; i < n; i++)
+        json[i] = all.data + at[i];
+    ASSERT(trpt_agg_new(&a, cfg) == 0 && trpt_agg_new(&b, cfg) == 0);
+    for (size_t i = 0; i < n; i++)
+        want[i] = trpt_agg_add_json(a, json[i], len[i]);
+    while (done < n) {
+        size_t m = sizes[k++ % 6];
+
+        m = m > n - done ? n - done : m;
+        ASSERT(trpt_agg_add_json_batch(b, json + done, len + done, m,
+                                       got + done) == 0);
+        done += m;
+    }
+    for (size_t i = 0; i < n; i++)
+        EXPECT_EQ(got[i], want[i]);
+    EXPECT(memcmp(trpt_agg_stats_get(a), trpt_agg_stats_get(b),
+                  sizeof(trpt_agg_stats)) == 0);
+    EXPECT(trpt_agg_stats_get(b)->duplicates > 200);
+    EXPECT(trpt_agg_stats_get(b)->invalid >= 20);
+    EXPECT(trpt_agg_stats_get(b)->excluded > 10);
+    render(a, &ra);
+    render(b, &rb);
+    ASSERT(ra.len > 1000);
+    EXPECT(ra.len == rb.len && memcmp(ra.data, rb.data, ra.len) == 0);
+    ASSERT(trpt_agg_save(a, &ia) == 0 && trpt_agg_save(b, &ib) == 0);
+    EXPECT(ia.len == ib.len && memcmp(ia.data, ib.data, ia.len) == 0);
+    trpt_buf_free(&all);
+    trpt_buf_free(&ra);
+    trpt_buf_free(&rb);
+    trpt_buf_free(&ia);
+    trpt_buf_free(&ib);
+    trpt_agg_free(a);
+    trpt_agg_free(b);
+    trpt_config_free(cfg);
+}
+
+TEST(agg_json_batch_refuses_bad_arguments_and_null_texts)
+{
+    trpt_config *cfg = config_new();
+    trpt_agg *a = NULL;
+    trpt_record r;
+    trpt_buf json;
+    const char *texts[3];
+    size_t lens[3];
+    int rc[3] = {7, 7, 7};
+
+    trpt_record_init(&r);
+    trpt_buf_init(&json);
+    ASSERT(trpt_agg_new(&a, cfg) == 0);
+    make_record(&r, "example.com", DAY0, TRPT_RESULT_SUCCESS, "s", 1, 0);
+    ASSERT(trpt_record_to_json(&r, &json) == 0);
+    texts[0] = json.data;
+    texts[1] = NULL;
+    texts[2] = json.data;
+    lens[0] = lens[1] = lens[2] = json.len;
+    EXPECT_EQ(trpt_agg_add_json_batch(NULL, texts, lens, 3, rc), -EINVAL);
+    EXPECT_EQ(trpt_agg_add_json_batch(a, NULL, lens, 3, rc), -EINVAL);
+    EXPECT_EQ(trpt_agg_add_json_batch(a, texts, NULL, 3, rc), -EINVAL);
+    EXPECT_EQ(trpt_agg_add_json_batch(a, texts, lens, 3, NULL), -EINVAL);
+    EXPECT_EQ(trpt_agg_add_json_batch(a, NULL, NULL, 0, NULL), 0);
+    EXPECT_EQ(trpt_agg_stats_get(a)->records, 0);
+    EXPECT_EQ(trpt_agg_add_json_batch(a, texts, lens, 3, rc), 0);
+    EXPECT_EQ(rc[0], 0);
+    EXPECT_EQ(rc[1], -EINVAL); /* as add_json(NULL): refused, not counted */
+    EXPECT_EQ(rc[2], 1);       /* the same event id again */
+    EXPECT_EQ(trpt_agg_stats_get(a)->records, 1);
+    EXPECT_EQ(trpt_agg_stats_get(a)->invalid, 0);
+    EXPECT_EQ(trpt_agg_stats_get(a)->duplicates, 1);
+    EXPECT_EQ(trpt_agg_add_decoded(a), -EINVAL); /* nothing left to add */
+    trpt_buf_free(&json);
+    trpt_record_free(&r);
+    trpt_agg_free(a);
+    trpt_config_free(cfg);
+}
+
 /* ---- save / load --------------------------------------------------------- */
 
 static trpt_agg *filled_agg(const trpt_config *cfg, unsigned n)

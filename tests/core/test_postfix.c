@@ -693,6 +693,82 @@ TEST(interleaved_pids_are_linked_to_their_own_delivery)
     collected_free(&c);
 }
 
+/* Finished attempts are kept for reuse: a session after a failed one, on
+ * the same pid and on another, starts from nothing (no reason, no MX, no
+ * TLSA strings carried over). */
+TEST(sessions_after_a_failed_one_carry_nothing_of_it)
+{
+    const char *lines[] = {
+        L("10:00:00", "1",
+          "server certificate verification failed for "
+          "mx.a.test[192.0.2.1]:25: certificate has expired"),
+        L("10:00:00", "1",
+          "Untrusted TLS connection established to "
+          "mx.a.test[192.0.2.1]:25: TLSv1.3"),
+        L("10:00:01", "1",
+          DELIV("AAAA11111", "a.test", "mx.a.test", "192.0.2.1",
+                "deferred (x)")),
+        L("10:00:02", "1", EST("mx.b.test", "192.0.2.2")),
+        L("10:00:03", "1",
+          DELIV("BBBB22222", "b.test", "mx.b.test", "192.0.2.2", "sent")),
+        L("10:00:04", "2", EST("mx.c.test", "2001:db8::1")),
+        L("10:00:05", "2",
+          DELIV("CCCC33333", "c.test", "mx.c.test", "2001:db8::1", "sent")),
+        NULL};
+    trpt_parser_config cfg = base_cfg();
+    collected c = {0};
+    trpt_parser *p = run_lines(&cfg, lines, &c);
+
+    ASSERT(p && c.n == 3);
+    EXPECT_EQ(c.v[0].result, TRPT_RESULT_CERTIFICATE_EXPIRED);
+    EXPECT_STREQ(c.v[0].receiving_mx_hostname, "mx.a.test");
+    EXPECT_STREQ(c.v[1].policy_domain, "b.test");
+    EXPECT_EQ(c.v[1].result, TRPT_RESULT_SUCCESS);
+    EXPECT(c.v[1].failure_reason_code == NULL);
+    EXPECT_STREQ(c.v[1].receiving_mx_hostname, "mx.b.test");
+    EXPECT_STREQ(c.v[1].queue_id, "BBBB22222");
+    EXPECT_STREQ(c.v[2].policy_domain, "c.test");
+    EXPECT(c.v[2].failure_reason_code == NULL);
+    EXPECT_STREQ(c.v[2].receiving_mx_hostname, "mx.c.test");
+    EXPECT_STREQ(c.v[2].receiving_ip, "2001:db8::1");
+    EXPECT_EQ(c.v[2].policy_strings.n, 0);
+    for (size_t i = 0; i < c.n; i++)
+        EXPECT(c.v[i].event_id != NULL);
+    trpt_parser_free(p);
+    collected_free(&c);
+}
+
+/* Event ids: "<source>:<offset>.<sub>" with the offset of the concluding
+ * line; a source no id may carry (a space) fails the session's feed, and
+ * a huge offset is written in full. */
+TEST(event_ids_carry_source_offset_and_sub_and_bad_sources_fail)
+{
+    const char *est = L("10:00:00", "1", EST("mx.a.test", "192.0.2.1"));
+    const char *deliv =
+        L("10:00:01", "1",
+          DELIV("AAAA11111", "a.test", "mx.a.test", "192.0.2.1", "sent"));
+    trpt_parser_config cfg = base_cfg();
+    collected c = {0};
+    trpt_parser *p = NULL;
+
+    cfg.source_id = "file-0123";
+    ASSERT(trpt_parser_new(&p, &cfg, collect, &c) == 0);
+    EXPECT_EQ(trpt_parser_feed(p, est, strlen(est), 0), 0);
+    EXPECT_EQ(trpt_parser_feed(p, deliv, strlen(deliv), UINT64_MAX), 0);
+    ASSERT(c.n == 1);
+    EXPECT_STREQ(c.v[0].event_id, "file-0123:18446744073709551615.0");
+    trpt_parser_free(p);
+    collected_free(&c);
+
+    cfg.source_id = "bad source";
+    ASSERT(trpt_parser_new(&p, &cfg, collect, &c) == 0);
+    EXPECT_EQ(trpt_parser_feed(p, est, strlen(est), 0), 0);
+    EXPECT_EQ(trpt_parser_feed(p, deliv, strlen(deliv), 100), -EINVAL);
+    EXPECT_EQ(c.n, 0);
+    trpt_parser_free(p);
+    collected_free(&c);
+}
+
 TEST(pid_reuse_after_timeout_does_not_inherit_stale_session)
 {
     const char *lines[] = {

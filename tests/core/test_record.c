@@ -664,6 +664,32 @@ TEST(json_round_trips_unicode_quotes_and_backslashes)
     trpt_record_clear(&r);
 }
 
+/* trpt_record_to_json_valid() skips the checks, not the escaping: for a
+ * validated record (every record a parser emits) it writes the very bytes
+ * trpt_record_to_json() writes. */
+TEST(json_valid_encoder_writes_the_same_bytes_for_validated_records)
+{
+    trpt_buf checked = {0}, trusted = {0};
+    trpt_record r;
+
+    make_full(&r);
+    trpt_record_set(&r.failure_reason_code, "quote\" back\\slash at-free");
+    trpt_record_set(&r.additional_information,
+                    "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \x7e");
+    trpt_strv_push(&r.policy_strings, "\xe6\x97\xa5 \\ \"");
+    ASSERT(trpt_record_validate(&r) == 0);
+    EXPECT_EQ(trpt_record_to_json(&r, &checked), 0);
+    EXPECT_EQ(trpt_buf_append(&trusted, "prefix", 6), 0);
+    EXPECT_EQ(trpt_record_to_json_valid(&r, &trusted), 0);
+    ASSERT(trusted.len == checked.len + 6);
+    EXPECT(memcmp(trusted.data + 6, checked.data, checked.len) == 0);
+    /* the "@" of the rua= address is kept as it is */
+    EXPECT(strstr(trusted.data, "rua=mailto:tlsrpt@example.com") != NULL);
+    trpt_buf_free(&checked);
+    trpt_buf_free(&trusted);
+    trpt_record_clear(&r);
+}
+
 TEST(json_decodes_escapes_and_surrogate_pairs_to_utf8)
 {
     trpt_record r;
@@ -1634,6 +1660,77 @@ TEST(view_of_a_record_borrows_its_strings_and_parses_its_id)
     EXPECT_EQ(v.id_source_len, strlen("file-00112233aabbccdd"));
     EXPECT_EQ(v.id_offset, 4096);
     EXPECT_EQ(v.result, TRPT_RESULT_VALIDATION_FAILURE);
+    trpt_record_clear(&r);
+    trpt_record_view_free(&v);
+}
+
+/* The domain rules written the plain way (check_domain()'s documented
+ * rules), to cross-check its vectorized short-domain path. */
+static int reference_domain_ok(const char *d, size_t len)
+{
+    size_t label = 0;
+
+    if (len == 0 || len > 253)
+        return 0;
+    for (size_t i = 0; i <= len; i++) {
+        char c = i < len ? d[i] : '.';
+
+        if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')
+            continue;
+        if (c == '-') {
+            if (i == label)
+                return 0;
+            continue;
+        }
+        if (c != '.' || i == label || i - label > 63 || d[i - 1] == '-')
+            return 0;
+        label = i + 1;
+    }
+    return 1;
+}
+
+TEST(domain_check_agrees_with_the_plain_rules_on_random_domains)
+{
+    static const char alphabet[] = "az09_-.-..A Z\x80\xff/";
+    uint64_t seed = 0x9e3779b97f4a7c15ull;
+    char d[80], json[256];
+    trpt_record r;
+    trpt_record_view v;
+    unsigned ok = 0;
+
+    make_minimal(&r);
+    trpt_record_view_init(&v);
+    for (int n = 0; n < 200000; n++) {
+        size_t len;
+        int want, got, via_json;
+
+        seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+        len = (size_t)(seed >> 58) + (seed >> 40 & 1 ? 0 : 8); /* 0..71 */
+        for (size_t i = 0; i < len; i++) {
+            seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+            /* mostly letters, so that valid domains come up often */
+            d[i] = (seed >> 60) < 11
+                       ? "abcxyz019_"[(seed >> 33) % 10]
+                       : alphabet[(seed >> 33) % (sizeof alphabet - 1)];
+        }
+        d[len] = '\0';
+        want = reference_domain_ok(d, len);
+        ok += (unsigned)want;
+        trpt_record_set(&r.policy_domain, d);
+        got = trpt_record_validate(&r) == 0;
+        EXPECT_EQ(got, want);
+        snprintf(json, sizeof json,
+                 "{\"v\":1,\"time\":\"2026-01-01T00:00:00Z\","
+                 "\"id\":\"s:1.0\",\"policy-domain\":\"%s\","
+                 "\"result\":\"success\"}",
+                 d);
+        via_json = trpt_record_view_from_json(&v, json, strlen(json)) == 0;
+        if (!strchr(d, '\x80') && !strchr(d, '\xff'))
+            EXPECT_EQ(via_json, want);
+        else
+            EXPECT_EQ(via_json, 0); /* invalid UTF-8 anyway */
+    }
+    EXPECT(ok > 1000); /* the valid side was exercised too */
     trpt_record_clear(&r);
     trpt_record_view_free(&v);
 }
