@@ -162,7 +162,7 @@ rm -f "$tmp/mail.log" # free the disk before the next step
 echo "== bench_agg: $AGG_RECORDS records over $AGG_DOMAINS domains"
 set +e
 "$B/runstat" -o "$tmp/bagg.stat" "$B/bench_agg" --records "$AGG_RECORDS" \
-    --domains "$AGG_DOMAINS" --seed "$SEED" >"$tmp/bagg.out"
+    --domains "$AGG_DOMAINS" --seed "$SEED" --batch 1 >"$tmp/bagg.out"
 rc=$?
 set -e
 sed 's/^/   /' "$tmp/bagg.out"
@@ -213,7 +213,7 @@ row "wc -l spool (best of 3)" "${spool_records:-0}" "$tmp/wcspool.stat" - \
 row "tlsrpt aggregate (records)" "${spool_records:-0}" "$tmp/aggregate.stat" \
     "$tmp/wcspool.stat" ">= 3 M records/s: $(verdict "$agg_rate" ">=" 3000000) (CPU-time rate $(cpu_rate "${spool_records:-0}" "$tmp/aggregate.stat")/s)"
 [ "$REPORTS" = 1 ] && row "aggregate + $reports reports" \
-    "${spool_records:-0}" "$tmp/report_pass.stat" - "(fsync per report)"
+    "${spool_records:-0}" "$tmp/report_pass.stat" - "(temp files, one fsync pass, renames)"
 # bench_agg times its own loops: rate and ratio come from its RESULT line
 # shellcheck disable=SC2059
 printf "$fmt" "bench_agg add_json" "$AGG_RECORDS" \
