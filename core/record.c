@@ -13,6 +13,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <malloc.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1582,6 +1583,20 @@ static inline bool key_equal(const char *a, const char *b, size_t n)
     return true;
 }
 
+/* memcmp() == 0 for short runs, inline: 8 bytes a step, the last step
+ * overlapping the one before (no call, no byte loop for the tail). */
+static inline bool bytes_equal(const char *a, const char *b, size_t n)
+{
+    size_t i = 0;
+
+    if (n < 8)
+        return key_equal(a, b, n);
+    for (; i + 8 < n; i += 8)
+        if (load64(a + i) != load64(b + i))
+            return false;
+    return load64(a + n - 8) == load64(b + n - 8);
+}
+
 static inline const field_desc *find_field(const char *key, size_t len)
 {
     unsigned slot;
@@ -1667,11 +1682,12 @@ static int decode_members(scanner *s, trpt_record_view *v, uint32_t *seen,
  * scanner's. What it accepts, it checks by the same rules and fills in the
  * same view, so the two paths cannot disagree.
  *
- * One pass over the whole text finds its quotes and '@'s (a bit map) and
- * makes sure it holds nothing else but plain printable ASCII, so every
- * string is plain and ends at the next quote. Member keys must come in
- * table order (so none twice); the bytes between strings are compared one
- * by one.
+ * One pass over the whole text finds its quotes (a bit map), notes
+ * whether it holds an '@' anywhere, and makes sure it holds nothing else
+ * but plain printable ASCII, so every string is plain and ends at the next
+ * quote. Member keys must come in table order (so none twice): each field
+ * is tried once, in that order, by comparing its `"key":` in place; the
+ * bytes between strings are compared one by one.
  */
 
 #define COMPACT_MAX   2048 /* longer texts (e.g. TLSA policy strings) */
@@ -1680,7 +1696,8 @@ static int decode_members(scanner *s, trpt_record_view *v, uint32_t *seen,
 typedef struct compact {
     const unsigned char *start, *end;
     size_t len;
-    uint64_t marks[COMPACT_WORDS]; /* bit i: start[i] is '"' or '@' */
+    bool has_at; /* some byte is '@' (rare: then looked for) */
+    uint64_t marks[COMPACT_WORDS]; /* bit i: start[i] is '"' */
 } compact;
 
 #ifdef __SSE2__
@@ -1695,9 +1712,12 @@ static inline __m128i compact_bad16(__m128i v)
 
 static inline uint64_t compact_marks16(__m128i v)
 {
-    return (unsigned)_mm_movemask_epi8(
-        _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
-                     _mm_cmpeq_epi8(v, _mm_set1_epi8('@'))));
+    return (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')));
+}
+
+static inline __m128i compact_at16(__m128i v)
+{
+    return _mm_cmpeq_epi8(v, _mm_set1_epi8('@'));
 }
 
 static inline __m128i load16(const unsigned char *p)
@@ -1713,7 +1733,7 @@ static inline __m128i load16(const unsigned char *p)
 static bool compact_map(compact *c, const unsigned char *t, size_t len)
 {
 #ifdef __SSE2__
-    __m128i bad = _mm_setzero_si128(), v;
+    __m128i bad = _mm_setzero_si128(), at_any = _mm_setzero_si128(), v;
     size_t at = 0;
     unsigned shift;
 
@@ -1730,6 +1750,10 @@ static bool compact_map(compact *c, const unsigned char *t, size_t len)
                            _mm_or_si128(compact_bad16(v0), compact_bad16(v1)));
         bad = _mm_or_si128(bad,
                            _mm_or_si128(compact_bad16(v2), compact_bad16(v3)));
+        at_any = _mm_or_si128(
+            at_any,
+            _mm_or_si128(_mm_or_si128(compact_at16(v0), compact_at16(v1)),
+                         _mm_or_si128(compact_at16(v2), compact_at16(v3))));
         c->marks[at / 64] = compact_marks16(v0) | compact_marks16(v1) << 16 |
                             compact_marks16(v2) << 32 |
                             compact_marks16(v3) << 48;
@@ -1739,6 +1763,7 @@ static bool compact_map(compact *c, const unsigned char *t, size_t len)
     for (; at + 16 <= len; at += 16) {
         v = load16(t + at);
         bad = _mm_or_si128(bad, compact_bad16(v));
+        at_any = _mm_or_si128(at_any, compact_at16(v));
         c->marks[at / 64] |= compact_marks16(v) << (at % 64);
     }
     if (at < len) {
@@ -1747,7 +1772,9 @@ static bool compact_map(compact *c, const unsigned char *t, size_t len)
         if ((unsigned)_mm_movemask_epi8(compact_bad16(v)) >> shift)
             return false;
         c->marks[at / 64] |= (compact_marks16(v) >> shift) << (at % 64);
+        at_any = _mm_or_si128(at_any, compact_at16(v)); /* may see old bytes */
     }
+    c->has_at = _mm_movemask_epi8(at_any) != 0;
     return _mm_movemask_epi8(bad) == 0;
 #else
     (void)c, (void)t, (void)len;
@@ -1772,27 +1799,22 @@ static inline size_t compact_next(const compact *c, size_t from)
     return w * 64 + (size_t)__builtin_ctzll(bits);
 }
 
-/* The member key at p and its ':': a known key that comes after the
- * fields seen so far (*next: the first field that may still come, so a
- * repeated key gives up too); the position after the ':', or NULL. */
-static inline const unsigned char *compact_key(const compact *c,
-                                               const unsigned char *p,
-                                               size_t *next,
-                                               const field_desc **f)
+/* True when `"key":` of f is at p: no known key holds '"' or '@', so a
+ * match is the whole key. */
+static inline __attribute__((always_inline)) bool
+compact_key_at(const compact *c, const unsigned char *p, const field_desc *f)
 {
-    size_t open = (size_t)(p - c->start), close;
+    size_t n = f->key_len;
 
-    if (p == c->end || *p != '"')
-        return NULL;
-    close = compact_next(c, open + 1);
-    if (close + 1 >= c->len || c->start[close] != '"' ||
-        c->start[close + 1] != ':')
-        return NULL;
-    *f = find_field((const char *)p + 1, close - open - 1);
-    if (!*f || (size_t)(*f - fields) < *next)
-        return NULL;
-    *next = (size_t)(*f - fields) + 1;
-    return c->start + close + 2;
+    return (size_t)(c->end - p) >= n + 3 && p[0] == '"' && p[n + 1] == '"' &&
+           p[n + 2] == ':' && key_equal((const char *)p + 1, f->key, n);
+}
+
+/* Out of line: only texts that hold an '@' somewhere come here. */
+static __attribute__((noinline, cold)) bool holds_at(const unsigned char *p,
+                                                     size_t len)
+{
+    return memchr(p, '@', len) != NULL;
 }
 
 /* The string at p, within f's limit and '@' rule; the position after it,
@@ -1807,12 +1829,9 @@ static inline const unsigned char *compact_string(const compact *c,
     if (p == c->end || *p != '"')
         return NULL;
     close = compact_next(c, open + 1);
-    while (close < c->len && c->start[close] == '@') {
-        if (!f->allow_at)
-            return NULL;
-        close = compact_next(c, close + 1);
-    }
     if (close == c->len || close - open - 1 > f->max)
+        return NULL;
+    if (c->has_at && !f->allow_at && holds_at(p + 1, close - open - 1))
         return NULL;
     out->p = (const char *)p + 1;
     out->len = close - open - 1;
@@ -1843,30 +1862,64 @@ static inline const unsigned char *compact_strv(const compact *c,
     }
 }
 
-static inline int compact_result(const trpt_sv *name, trpt_result *out)
+/* The names of results and policy types with their lengths, taken from
+ * result.c once: a name is then told by its length and a word compare,
+ * without a string call per candidate. */
+typedef struct known_name {
+    const char *s;
+    size_t len;
+} known_name;
+
+static known_name result_names[TRPT_RESULT_COUNT];
+static known_name policy_names[TRPT_POLICY_COUNT];
+static pthread_once_t known_names_once = PTHREAD_ONCE_INIT;
+
+static void known_names_init(void)
 {
     for (int i = 0; i < TRPT_RESULT_COUNT; i++) {
-        const char *known = trpt_result_name((trpt_result)i);
-
-        if (known[0] == name->p[0] && strncmp(known, name->p, name->len) == 0 &&
-            known[name->len] == '\0') {
-            *out = (trpt_result)i;
-            return 0;
-        }
+        result_names[i].s = trpt_result_name((trpt_result)i);
+        result_names[i].len = strlen(result_names[i].s);
     }
-    return -EINVAL;
+    /* 0 is TRPT_POLICY_UNKNOWN: no name reads as it (len 0 never matches
+     * a name of a known type, and the table entry stays empty) */
+    for (int i = 1; i < TRPT_POLICY_COUNT; i++) {
+        policy_names[i].s = trpt_policy_type_name((trpt_policy_type)i);
+        policy_names[i].len = strlen(policy_names[i].s);
+    }
+}
+
+/* The index in t[from .. n) of the entry spelt as name, or -1. */
+static inline int known_name_index(const known_name *t, int from, int n,
+                                   const trpt_sv *name)
+{
+    for (int i = from; i < n; i++)
+        if (t[i].len == name->len && name->len &&
+            bytes_equal(t[i].s, name->p, name->len))
+            return i;
+    return -1;
+}
+
+static inline int compact_result(const trpt_sv *name, trpt_result *out)
+{
+    int i;
+
+    pthread_once(&known_names_once, known_names_init);
+    if ((i = known_name_index(result_names, 0, TRPT_RESULT_COUNT, name)) < 0)
+        return -EINVAL;
+    *out = (trpt_result)i;
+    return 0;
 }
 
 static inline int compact_policy_type(const trpt_sv *name,
                                       trpt_policy_type *out)
 {
-    char buf[64];
+    int i;
 
-    if (name->len >= sizeof buf)
+    pthread_once(&known_names_once, known_names_init);
+    if ((i = known_name_index(policy_names, 1, TRPT_POLICY_COUNT, name)) < 0)
         return -EINVAL;
-    memcpy(buf, name->p, name->len);
-    buf[name->len] = '\0';
-    return trpt_policy_type_from_name(buf, out);
+    *out = (trpt_policy_type)i;
+    return 0;
 }
 
 /* One member's value at p; the position after it, or NULL. */
@@ -1910,49 +1963,117 @@ static inline const unsigned char *compact_value(const compact *c,
     return NULL;
 }
 
-/* 0 when the text was read, 1 to leave it to the general scanner. */
+/* The member of field fi at *p, if its key is there: its value read,
+ * then *p past the ',' after it. 1 when absent, 0 when read, 2 when it
+ * ended the object ('}' after it), -1 to give up. */
+static inline __attribute__((always_inline)) int
+compact_member(const compact *c, const unsigned char **p, trpt_record_view *v,
+               size_t fi)
+{
+    const field_desc *f = &fields[fi];
+    const unsigned char *q = *p;
+
+    if (!compact_key_at(c, q, f))
+        return 1;
+    if (!(q = compact_value(c, q + f->key_len + 3, v, f)) || q == c->end)
+        return -1;
+    *p = q + 1;
+    return *q == '}' ? 2 : *q == ',' ? 0 : -1;
+}
+
+/* 0 when the text was read, 1 to leave it to the general scanner. The
+ * encoder writes keys in table order, so the fields are tried in that
+ * order, each once (a key out of order, repeated or unknown is left over
+ * and gives up); unrolled, each field's key compare and value kind are
+ * known where it is tried. */
 static int decode_compact(const unsigned char *text, size_t len,
                           trpt_record_view *v)
 {
     compact c;
-    const unsigned char *p = text;
+    const unsigned char *p = text + 1;
     uint32_t seen = 0;
-    size_t next = 0;
 
-    if (!compact_map(&c, text, len) || *p++ != '{')
+    if (!compact_map(&c, text, len) || text[0] != '{')
         return 1;
-    for (;;) {
-        const field_desc *f;
+#pragma GCC unroll 32
+    for (size_t fi = 0; fi < N_FIELDS; fi++) {
+        int r = compact_member(&c, &p, v, fi);
 
-        if (!(p = compact_key(&c, p, &next, &f)))
-            return 1; /* unknown, out of order, repeated, or spaced */
-        if (!(p = compact_value(&c, p, v, f)))
+        if (r < 0)
             return 1;
-        seen |= 1u << (f - fields);
-        if (p == c.end)
-            return 1;
-        if (*p == '}')
-            break;
-        if (*p++ != ',')
-            return 1;
+        if (r == 1)
+            continue;
+        seen |= 1u << fi;
+        if (r == 2)
+            return p != c.end || (seen & REQUIRED_FIELDS) != REQUIRED_FIELDS;
     }
-    if (p + 1 != c.end || (seen & REQUIRED_FIELDS) != REQUIRED_FIELDS)
-        return 1;
-    return 0;
+    return 1;
 }
 
-/* Canonical decimal (no sign, no leading zero) up to max, from *p. Up to
- * 19 digits cannot overflow 64 bits: only longer runs pay for the checks. */
-static int parse_decimal_at(const unsigned char **p, const unsigned char *end,
-                            uint64_t max, uint64_t *out)
+/* How many of the 8 bytes in x (first byte lowest) are digits before the
+ * first non-digit: the test of clock_layout_ok() per byte; a carry out of
+ * a non-digit byte only reaches bytes after it. */
+static inline unsigned digit_run8(uint64_t x)
 {
+    const uint64_t zeros = 0x3030303030303030ULL, high = 0xf0f0f0f0f0f0f0f0ULL;
+    uint64_t odd =
+        ((x & high) ^ zeros) | (((x + 0x0606060606060606ULL) & high) ^ zeros);
+
+    return odd ? (unsigned)__builtin_ctzll(odd) / 8 : 8;
+}
+
+/* The value of the first n (1..8) bytes of x, all digits: shifted so they
+ * end the word (zero bytes before them are leading zeros), then the digit
+ * pairs, quads and octets are combined in three multiplies. */
+static inline uint64_t digits8_value(uint64_t x, unsigned n)
+{
+    uint64_t d = (x - 0x3030303030303030ULL) << (8 * (8 - n));
+
+    d = (d * 10 + (d >> 8)) & 0x00ff00ff00ff00ffULL;
+    d = (d * 100 + (d >> 16)) & 0x0000ffff0000ffffULL;
+    return (d * 10000 + (d >> 32)) & 0xffffffffULL;
+}
+
+/* The next bytes from q as one word, first byte lowest, without reading
+ * outside [lo, end): a plain load, or the last 8 bytes before end shifted
+ * down (zero bytes, non-digits, past end). False if [lo, end) is short. */
+static inline bool load_digits8(const unsigned char *lo, const unsigned char *q,
+                                const unsigned char *end, uint64_t *x)
+{
+    if (end - q >= 8) {
+        *x = load64((const char *)q);
+        return true;
+    }
+    if (end - lo < 8)
+        return false;
+    *x = load64((const char *)end - 8) >> (8 * (8 - (end - q)));
+    return true;
+}
+
+/* Canonical decimal (no sign, no leading zero) up to max, from *p; the
+ * bytes from lo to end may be read. Up to 19 digits cannot overflow 64
+ * bits: 8 digits a step (SWAR) while the run stays within them, then byte
+ * by byte, and only longer runs pay for the checks. */
+static inline __attribute__((always_inline)) int
+parse_decimal_at(const unsigned char **p, const unsigned char *lo,
+                 const unsigned char *end, uint64_t max, uint64_t *out)
+{
+    static const uint64_t pow10[9] = {
+        1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000};
     const unsigned char *digits = *p, *q = *p;
-    uint64_t v = 0;
-    unsigned d;
+    uint64_t v = 0, x;
+    unsigned d, n;
 
     if (q == end || (unsigned)(*q - '0') >= 10 ||
         (*q == '0' && q + 1 < end && (unsigned)(q[1] - '0') < 10))
         return -EINVAL;
+    while (q < end && load_digits8(lo, q, end, &x) && (n = digit_run8(x)) > 0 &&
+           (size_t)(q - digits) + n <= 19) {
+        v = v * pow10[n] + digits8_value(x, n);
+        q += n;
+        if (n < 8)
+            break;
+    }
     while (q < end && q - digits < 19 && (d = (unsigned)(*q - '0')) < 10) {
         v = v * 10 + d;
         q++;
@@ -1988,7 +2109,7 @@ static int view_parse_event_id(trpt_record_view *v)
      * then the ':' that no source can hold. */
     if (v->source_seen_len && v->event_id.len > v->source_seen_len &&
         start[v->source_seen_len] == ':' &&
-        memcmp(start, v->source_seen, v->source_seen_len) == 0)
+        bytes_equal((const char *)start, v->source_seen, v->source_seen_len))
         p += v->source_seen_len;
     else
         while (p < end && id_source_char[*p])
@@ -2003,11 +2124,11 @@ static int view_parse_event_id(trpt_record_view *v)
         v->source_seen_len = v->id_source_len;
     }
     p++;
-    if ((e = parse_decimal_at(&p, end, UINT64_MAX, &off)) < 0)
+    if ((e = parse_decimal_at(&p, start, end, UINT64_MAX, &off)) < 0)
         return e;
     if (p == end || *p++ != '.')
         return -EINVAL;
-    if ((e = parse_decimal_at(&p, end, UINT_MAX, &sub)) < 0)
+    if ((e = parse_decimal_at(&p, start, end, UINT_MAX, &sub)) < 0)
         return e;
     if (p != end)
         return -EINVAL;

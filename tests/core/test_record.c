@@ -1734,3 +1734,208 @@ TEST(domain_check_agrees_with_the_plain_rules_on_random_domains)
     trpt_record_clear(&r);
     trpt_record_view_free(&v);
 }
+
+/* MINIMAL_JSON with another event id (written as is, unescaped). */
+static size_t minimal_with_id(char *buf, size_t cap, const char *id)
+{
+    int n =
+        snprintf(buf, cap,
+                 "{\"v\":1,\"time\":\"2026-01-01T00:00:00Z\",\"id\":\"%s\","
+                 "\"policy-domain\":\"example.com\",\"result\":\"success\"}",
+                 id);
+
+    return n < 0 || (size_t)n >= cap ? 0 : (size_t)n;
+}
+
+/* The view parses the numbers of an id 8 digits a step: at every length
+ * of source, offset and sub part, it must read what trpt_event_id_parse()
+ * reads and refuse what it refuses, with its code, on both paths. */
+TEST(view_event_id_numbers_agree_with_the_id_parser_at_every_length)
+{
+    static const char *const numbers[] = {
+        "0",
+        "00",
+        "01",
+        "7",
+        "10",
+        "12345678",
+        "123456789",
+        "1234567890123",
+        "9999999999999999999",
+        "10000000000000000000",
+        "18446744073709551615",
+        "18446744073709551616",
+        "99999999999999999999",
+        "123456789012345678901",
+        "4294967295",
+        "4294967296",
+        "1a",
+        "12345678x",
+        "",
+        "-1",
+        "+1",
+        "1 ",
+        "1.",
+    };
+    static const char *const sources[] = {"a",   "src", "f-0123456789abcdef",
+                                          "s:x", "s@x", ""};
+    trpt_record_view fast, general;
+    char id[128], json[512];
+    int rc, accepted = 0, refused = 0;
+
+    trpt_record_view_init(&fast);
+    trpt_record_view_init(&general);
+    for (size_t s = 0; s < sizeof sources / sizeof *sources; s++)
+        for (size_t o = 0; o < sizeof numbers / sizeof *numbers; o++)
+            for (size_t u = 0; u < sizeof numbers / sizeof *numbers; u++) {
+                const char *src;
+                size_t src_len, len;
+                uint64_t off = 0;
+                unsigned sub = 0;
+                int want;
+
+                snprintf(id, sizeof id, "%s:%s.%s", sources[s], numbers[o],
+                         numbers[u]);
+                want = trpt_event_id_parse(id, &src, &src_len, &off, &sub);
+                if (strchr(sources[s], '@'))
+                    want = -EINVAL; /* '@' is refused in every id */
+                ASSERT((len = minimal_with_id(json, sizeof json, id)) > 0);
+                EXPECT(paths_agree(&fast, &general, json, len, &rc));
+                if (rc != want)
+                    fprintf(stderr, "  id %s: %d, parser %d\n", id, rc, want);
+                EXPECT_EQ(rc, want);
+                if (rc == 0) {
+                    EXPECT_EQ(fast.id_offset, off);
+                    EXPECT_EQ(fast.id_sub, sub);
+                    EXPECT_EQ(fast.id_source_len, src_len);
+                }
+                accepted += rc == 0;
+                refused += rc != 0;
+            }
+    EXPECT(accepted > 100);
+    EXPECT(refused > 1000);
+    trpt_record_view_free(&fast);
+    trpt_record_view_free(&general);
+}
+
+/* The fast path tries the keys in the encoder's order; whatever else
+ * (another order, a repeated or unknown key, '@' where it is not allowed)
+ * must come out as the general scanner has it. */
+TEST(view_keys_out_of_encoder_order_decode_as_the_general_scanner_has_them)
+{
+    static const struct {
+        const char *json;
+        int rc;
+    } cases[] = {
+        {"{\"time\":\"2026-01-01T00:00:00Z\",\"v\":1,\"id\":\"s:1.0\","
+         "\"policy-domain\":\"example.com\",\"result\":\"success\"}",
+         0},
+        {"{\"v\":1,\"time\":\"2026-01-01T00:00:00Z\",\"id\":\"s:1.0\","
+         "\"result\":\"success\",\"policy-domain\":\"example.com\"}",
+         0},
+        {"{\"v\":1,\"time\":\"2026-01-01T00:00:00Z\",\"id\":\"s:1.0\","
+         "\"policy-domain\":\"example.com\",\"zz\":\"x\",\"result\":"
+         "\"success\"}",
+         0},
+        {"{\"v\":1,\"time\":\"2026-01-01T00:00:00Z\",\"id\":\"s:1.0\","
+         "\"policy-domain\":\"example.com\",\"result\":\"success\","
+         "\"tlsrpt-record\":\"v=TLSRPTv1; rua=mailto:r@example.com\"}",
+         0},
+        {"{\"v\":1,\"time\":\"2026-01-01T00:00:00Z\",\"id\":\"s:1.0\","
+         "\"policy-domain\":\"example.com\",\"tlsrpt-record\":\"a@b\","
+         "\"result\":\"success\",\"queue-id\":\"q@x\"}",
+         -EINVAL},
+        {"{\"v\":1,\"v\":1,\"time\":\"2026-01-01T00:00:00Z\",\"id\":\"s:1.0\","
+         "\"policy-domain\":\"example.com\",\"result\":\"success\"}",
+         -EINVAL},
+        {"{\"v\":1,\"time\":\"2026-01-01T00:00:00Z\",\"id\":\"s:1.0\","
+         "\"policy-domain\":\"example.com\",\"result\":\"success\","
+         "\"result\":\"success\"}",
+         -EINVAL},
+        {"{\"v\":1,\"time\":\"2026-01-01T00:00:00Z\",\"id\":\"s:1.0\","
+         "\"policy-domain\":\"example.com\",\"result\":\"success\",}",
+         -EINVAL},
+        {"{\"v\":1,\"time\":\"2026-01-01T00:00:00Z\",\"id\":\"s:1.0\","
+         "\"policy-domain\":\"example.com\",\"result\":\"success\"}}",
+         -EINVAL},
+        {"{\"v\":1,\"time\":\"2026-01-01T00:00:00Z\",\"id\":\"s:1.0\","
+         "\"policy-domain\":\"example.com\",\"resul\":\"success\"}",
+         -EINVAL},
+        {"{\"v\":1,\"time\":\"2026-01-01T00:00:00Z\",\"id\":\"s:1.0\","
+         "\"policy-domain\":\"example.com\",\"results\":\"success\"}",
+         -EINVAL},
+        {"{}", -EINVAL},
+    };
+    trpt_record_view fast, general;
+    int rc;
+
+    trpt_record_view_init(&fast);
+    trpt_record_view_init(&general);
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        EXPECT(paths_agree(&fast, &general, cases[i].json,
+                           strlen(cases[i].json), &rc));
+        EXPECT_EQ(rc, cases[i].rc);
+        EXPECT_EQ(decode_rc(cases[i].json), cases[i].rc);
+    }
+    trpt_record_view_free(&fast);
+    trpt_record_view_free(&general);
+}
+
+/* Every result and policy type name reads as its value; a name one byte
+ * short or long, or of another case, is refused by both paths. */
+TEST(view_reads_every_result_and_policy_type_name_and_no_near_miss)
+{
+    trpt_record_view fast, general;
+    char json[512], name[64];
+    int rc;
+
+    trpt_record_view_init(&fast);
+    trpt_record_view_init(&general);
+    for (int i = 0; i < TRPT_RESULT_COUNT; i++) {
+        for (int t = 1; t < TRPT_POLICY_COUNT; t++) {
+            int n = snprintf(json, sizeof json,
+                             "{\"v\":1,\"time\":\"2026-01-01T00:00:00Z\","
+                             "\"id\":\"s:1.0\",\"policy-domain\":\"example."
+                             "com\",\"policy-type\":\"%s\",\"result\":\"%s\"}",
+                             trpt_policy_type_name((trpt_policy_type)t),
+                             trpt_result_name((trpt_result)i));
+
+            EXPECT(paths_agree(&fast, &general, json, (size_t)n, &rc));
+            EXPECT_EQ(rc, 0);
+            EXPECT_EQ(fast.result, (trpt_result)i);
+            EXPECT_EQ(fast.policy_type, (trpt_policy_type)t);
+        }
+        for (int miss = 0; miss < 3; miss++) {
+            const char *known = trpt_result_name((trpt_result)i);
+            size_t k = strlen(known);
+
+            snprintf(name, sizeof name, "%s", known);
+            if (miss == 0)
+                name[k - 1] = '\0';
+            else if (miss == 1)
+                snprintf(name, sizeof name, "%sx", known);
+            else
+                name[0] = (char)(name[0] - 'a' + 'A');
+            snprintf(json, sizeof json,
+                     "{\"v\":1,\"time\":\"2026-01-01T00:00:00Z\","
+                     "\"id\":\"s:1.0\",\"policy-domain\":\"example.com\","
+                     "\"result\":\"%s\"}",
+                     name);
+            EXPECT(paths_agree(&fast, &general, json, strlen(json), &rc));
+            EXPECT_EQ(rc, -EINVAL);
+        }
+    }
+    for (const char *const *bad =
+             (const char *const[]){"", "st", "stsx", "STS", "unknown", NULL};
+         *bad; bad++) {
+        snprintf(json, sizeof json,
+                 "{\"v\":1,\"time\":\"2026-01-01T00:00:00Z\",\"id\":\"s:1.0\","
+                 "\"policy-domain\":\"example.com\",\"policy-type\":\"%s\","
+                 "\"result\":\"success\"}",
+                 *bad);
+        EXPECT(paths_agree(&fast, &general, json, strlen(json), &rc));
+        EXPECT_EQ(rc, -EINVAL);
+    }
+    trpt_record_view_free(&fast);
+    trpt_record_view_free(&general);
+}
