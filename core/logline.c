@@ -412,13 +412,19 @@ static unsigned month_from_abbrev(const char *s)
         M3('J', 'u', 'l'), M3('A', 'u', 'g'), M3('S', 'e', 'p'),
         M3('O', 'c', 't'), M3('N', 'o', 'v'), M3('D', 'e', 'c'),
     };
+    static __thread unsigned last_v, last_m; /* lines share a month */
     unsigned v =
         M3((unsigned char)s[0], (unsigned char)s[1], (unsigned char)s[2]);
 #undef M3
 
+    if (last_m && v == last_v)
+        return last_m;
     for (unsigned m = 0; m < 12; m++)
-        if (v == names[m])
+        if (v == names[m]) {
+            last_v = v;
+            last_m = m + 1;
             return m + 1;
+        }
     return 0;
 }
 
@@ -450,12 +456,43 @@ static unsigned infer_year(unsigned mon, int64_t ref_time_us)
     return (unsigned)(mon > c->mon + 1 ? c->year - 1 : c->year);
 }
 
+/* Many consecutive lines share their second: the last accepted head
+ * "Mmm dd hh:mm:ss " (its bytes decide its time, with the reference) and
+ * its time are kept per thread. */
+typedef struct head_cache {
+    char head[16];
+    size_t len; /* 0: empty */
+    int64_t ref_time_us, time_us;
+} head_cache;
+
+static __thread head_cache last_head;
+
+static void remember_head(const char *line, size_t n, int64_t ref_time_us,
+                          int64_t time_us)
+{
+    head_cache *c = &last_head;
+
+    if (n > sizeof c->head)
+        return;
+    memcpy(c->head, line, n);
+    c->len = n;
+    c->ref_time_us = ref_time_us;
+    c->time_us = time_us;
+}
+
 static int frame_syslog(const char *line, size_t len, int64_t ref_time_us,
                         trpt_logline *out, frame_error *fe)
 {
     civil_time t = {0};
     size_t i = 4;
+    const head_cache *c = &last_head;
 
+    if (len >= 16 && c->len && c->ref_time_us == ref_time_us &&
+        memcmp(line, c->head, c->len) == 0) {
+        out->time_us = c->time_us;
+        out->framing = TRPT_FRAMING_SYSLOG;
+        return parse_host_tag(line + c->len, line + len, out, fe);
+    }
     /* "Mmm d hh:mm:ss " is the shortest head */
     if (len < 16 || line[3] != ' ' || !(t.mon = month_from_abbrev(line)))
         return fail(fe, "no-framing");
@@ -473,6 +510,7 @@ static int frame_syslog(const char *line, size_t len, int64_t ref_time_us,
     t.year = infer_year(t.mon, ref_time_us);
     if (civil_to_us(&t, &out->time_us, fe) < 0)
         return -EINVAL;
+    remember_head(line, i, ref_time_us, out->time_us);
     out->framing = TRPT_FRAMING_SYSLOG;
     return parse_host_tag(line + i, line + len, out, fe);
 }
@@ -602,27 +640,13 @@ static int starts_with_iso_date(const char *line, size_t len)
            line[4] == '-' && line[7] == '-';
 }
 
-int trpt_logline_parse(const char *line, size_t len, int64_t ref_time_us,
-                       trpt_logline *out, const char **reason)
+/* Framing of a line whose bytes are known good (valid UTF-8, no NUL). */
+static int frame_checked(const char *line, size_t len, int64_t ref_time_us,
+                         trpt_logline *out, const char **reason)
 {
     frame_error fe = {"no-framing"};
-    const char *bad;
     int r;
 
-    memset(out, 0, sizeof *out);
-    out->pid = -1;
-    if (!line) {
-        *reason = "no-framing";
-        return -EINVAL;
-    }
-    if (len > TRPT_LOGLINE_MAX) {
-        *reason = "too-long";
-        return -E2BIG;
-    }
-    if ((bad = check_bytes(line, len))) {
-        *reason = bad;
-        return -EILSEQ;
-    }
     if (starts_with_iso_date(line, len)) {
         if (line[10] == 'T' || line[10] == 't')
             r = frame_rfc3339(line, len, out, &fe);
@@ -643,4 +667,50 @@ int trpt_logline_parse(const char *line, size_t len, int64_t ref_time_us,
         return r;
     }
     return 0;
+}
+
+/* Shared entry checks; 1 when the caller may go on to the framing. */
+static int entry_ok(const char *line, size_t len, trpt_logline *out,
+                    const char **reason, int *r)
+{
+    memset(out, 0, sizeof *out);
+    out->pid = -1;
+    if (!line) {
+        *reason = "no-framing";
+        *r = -EINVAL;
+        return 0;
+    }
+    if (len > TRPT_LOGLINE_MAX) {
+        *reason = "too-long";
+        *r = -E2BIG;
+        return 0;
+    }
+    return 1;
+}
+
+int trpt_logline_parse(const char *line, size_t len, int64_t ref_time_us,
+                       trpt_logline *out, const char **reason)
+{
+    const char *bad;
+    int r;
+
+    if (!entry_ok(line, len, out, reason, &r))
+        return r;
+    if ((bad = check_bytes(line, len))) {
+        *reason = bad;
+        return -EILSEQ;
+    }
+    return frame_checked(line, len, ref_time_us, out, reason);
+}
+
+int trpt_logline_parse_ascii(const char *line, size_t len, int64_t ref_time_us,
+                             trpt_logline *out, const char **reason)
+{
+    int r;
+
+    if (!entry_ok(line, len, out, reason, &r))
+        return r;
+    if ((r = frame_checked(line, len, ref_time_us, out, reason)) == 0)
+        out->newline_free = 1;
+    return r;
 }

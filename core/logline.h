@@ -40,9 +40,20 @@ typedef struct trpt_logline {
     long pid;        /* -1 when absent */
     const char *msg; /* message text after "prog[pid]: " */
     size_t msg_len;
+    /* 1: the whole line is known to hold no '\n' (trpt_logline_parse_ascii);
+     * 0: unknown, consumers check themselves */
+    int newline_free;
 } trpt_logline;
 
 int trpt_logline_parse(const char *line, size_t len, int64_t ref_time_us,
                        trpt_logline *out, const char **reason);
+
+/* The same for a line the caller has already found to be ASCII without NUL
+ * or '\n' bytes (e.g. while looking for its newline): the byte check is
+ * skipped, so the reasons "nul-byte" and "bad-utf8" never come back, and
+ * newline_free is set. Passing a line with other bytes breaks the promise
+ * that msg is valid UTF-8. */
+int trpt_logline_parse_ascii(const char *line, size_t len, int64_t ref_time_us,
+                             trpt_logline *out, const char **reason);
 
 #endif

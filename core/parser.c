@@ -181,8 +181,9 @@ static int dispatch(trpt_parser *p, const trpt_logline *ll, uint64_t offset)
     return 0;
 }
 
-int trpt_parser_feed(trpt_parser *p, const char *line, size_t len,
-                     uint64_t offset)
+/* One line; `ascii`: the caller found it ASCII without NUL bytes. */
+static int feed_line(trpt_parser *p, const char *line, size_t len,
+                     uint64_t offset, int ascii)
 {
     trpt_logline ll;
     const char *reason = NULL;
@@ -193,12 +194,28 @@ int trpt_parser_feed(trpt_parser *p, const char *line, size_t len,
      * (cheaply, once per 4096 lines). */
     if (p->ref_is_now && (p->stats.lines & 4095) == 0)
         p->cfg.ref_time_us = trpt_now_us();
-    r = trpt_logline_parse(line, len, p->cfg.ref_time_us, &ll, &reason);
+    if (ascii)
+        r = trpt_logline_parse_ascii(line, len, p->cfg.ref_time_us, &ll,
+                                     &reason);
+    else
+        r = trpt_logline_parse(line, len, p->cfg.ref_time_us, &ll, &reason);
     if (r < 0) {
         p->stats.errors[perr_from_reason(reason)]++;
         return 0;
     }
     return dispatch(p, &ll, offset);
+}
+
+int trpt_parser_feed(trpt_parser *p, const char *line, size_t len,
+                     uint64_t offset)
+{
+    return feed_line(p, line, len, offset, 0);
+}
+
+int trpt_parser_feed_ascii(trpt_parser *p, const char *line, size_t len,
+                           uint64_t offset)
+{
+    return feed_line(p, line, len, offset, 1);
 }
 
 int trpt_parser_feed_msg(trpt_parser *p, int64_t time_us, const char *host,

@@ -13,6 +13,8 @@
  * trpt_parser_new()     create; cfg may be NULL for defaults (copied)
  * trpt_parser_feed()    one line (without its newline) at stream byte offset
  *                       `offset`; the offset is used for event ids
+ * trpt_parser_feed_ascii() the same for a line known to be ASCII, no NUL,
+ *                       no newline
  * trpt_parser_feed_msg() a pre-framed message (journald, rsyslog): the caller
  *                       gives time, host, program and pid itself
  * trpt_parser_flush()   end of stream: finish or drop open sessions
@@ -95,6 +97,11 @@ int trpt_parser_new(trpt_parser **out, const trpt_parser_config *cfg,
                     trpt_emit_fn emit, void *ctx);
 int trpt_parser_feed(trpt_parser *p, const char *line, size_t len,
                      uint64_t offset);
+/* trpt_parser_feed() for a line the caller has found to be ASCII without
+ * NUL or '\n' bytes (logline.h, trpt_logline_parse_ascii): skips that
+ * check. */
+int trpt_parser_feed_ascii(trpt_parser *p, const char *line, size_t len,
+                           uint64_t offset);
 int trpt_parser_feed_msg(trpt_parser *p, int64_t time_us, const char *host,
                          const char *prog, long pid, const char *msg,
                          size_t msg_len, uint64_t offset);

@@ -275,13 +275,27 @@ static size_t qid_len(const char *s)
 
 /* ---- hash table -------------------------------------------------------- */
 
-static uint64_t fnv1a(const char *s)
+/* Keys are hashed eight bytes a step (a byte loop was a visible share of
+ * the run time); the final mix spreads every byte into the low bits that
+ * pick the bucket. Only bucket choice depends on it, never output order. */
+static uint64_t key_hash(const char *s)
 {
-    uint64_t h = 0xcbf29ce484222325ULL;
+    size_t n = strlen(s);
+    uint64_t h = 0x9e3779b97f4a7c15ULL ^ n, w;
 
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
-    return h;
+    for (; n >= 8; s += 8, n -= 8) {
+        memcpy(&w, s, 8);
+        h = (h ^ w) * 0xff51afd7ed558ccdULL;
+        h ^= h >> 32;
+    }
+    if (n) {
+        w = 0;
+        memcpy(&w, s, n);
+        h = (h ^ w) * 0xc4ceb9fe1a85ec53ULL;
+    }
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    return h ^ (h >> 33);
 }
 
 static int table_grow(pf_table *t)
@@ -310,7 +324,7 @@ static int table_grow(pf_table *t)
 
 static pf_node *table_find(const pf_table *t, const char *key)
 {
-    uint64_t h = fnv1a(key);
+    uint64_t h = key_hash(key);
 
     if (!t->nbuckets)
         return NULL;
@@ -352,7 +366,7 @@ static int table_add(pf_table *t, pf_node *e, char *key)
     if (t->count + 1 > t->nbuckets && (r = table_grow(t)) < 0)
         return r;
     e->key = key;
-    e->hash = fnv1a(key);
+    e->hash = key_hash(key);
     e->hnext = t->buckets[e->hash & (t->nbuckets - 1)];
     t->buckets[e->hash & (t->nbuckets - 1)] = e;
     lru_append(t, e);
@@ -1544,6 +1558,8 @@ static int line_refused(const trpt_logline *ll)
         hn = PF_KEY_PART_MAX;
     if (pn > PF_KEY_PART_MAX)
         pn = PF_KEY_PART_MAX;
+    if (ll->newline_free) /* the framer saw the whole line */
+        return ll->msg_len > TRPT_LOGLINE_MAX;
     return (hn && memchr(ll->host, '\n', hn)) || memchr(ll->prog, '\n', pn) ||
            ll->msg_len > TRPT_LOGLINE_MAX;
 }

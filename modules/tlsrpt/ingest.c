@@ -17,6 +17,9 @@
 #include <time.h>
 #include <unistd.h>
 #include <zlib.h>
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#endif
 
 #include "logline.h"
 #include "parser.h"
@@ -203,8 +206,10 @@ typedef struct feed_env {
     ingest_sink *sink;
 } feed_env;
 
-/* One complete line (without '\n'); a trailing '\r' is dropped. */
-static int line_done(input *in, const feed_env *env, const char *p, size_t len)
+/* One complete line (without '\n'); a trailing '\r' is dropped. `ascii`:
+ * the line is known to be ASCII without NUL bytes (find_newline). */
+static int line_done(input *in, const feed_env *env, const char *p, size_t len,
+                     int ascii)
 {
     int r;
 
@@ -226,7 +231,80 @@ static int line_done(input *in, const feed_env *env, const char *p, size_t len)
         return r;
     if (len && p[len - 1] == '\r')
         len--;
+    if (ascii)
+        return trpt_parser_feed_ascii(in->parser, p, len, in->line_at);
     return trpt_parser_feed(in->parser, p, len, in->line_at);
+}
+
+/* Bytes that rule out the parser's ASCII fast path: NUL and non-ASCII. */
+static inline int odd_byte(unsigned char c)
+{
+    return c == 0 || c >= 0x80;
+}
+
+/* The first '\n' in [p, end), or NULL; *ascii is 1 when every byte before
+ * it (or before end) is ASCII other than NUL. One pass over the bytes does
+ * both, so the parser need not check the line again. The tail (and
+ * machines without AVX2) take the byte loop. */
+static const char *find_newline_bytes(const char *p, const char *end,
+                                      unsigned odd, int *ascii)
+{
+    for (; p < end; p++) {
+        if (*p == '\n') {
+            *ascii = !odd;
+            return p;
+        }
+        odd |= (unsigned)odd_byte((unsigned char)*p);
+    }
+    *ascii = !odd;
+    return NULL;
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+/* 32 bytes a step: the bytes without a newline only OR into an
+ * accumulator; the block with the newline is looked at closely. */
+__attribute__((target("avx2"))) static const char *
+find_newline_avx2(const char *p, const char *end, int *ascii)
+{
+    const __m256i nl = _mm256_set1_epi8('\n'), zero = _mm256_setzero_si256();
+    __m256i acc = zero;
+
+    for (; end - p >= 32; p += 32) {
+        __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)p);
+        unsigned at = (unsigned)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, nl));
+        __m256i odd = _mm256_or_si256(v, _mm256_cmpeq_epi8(v, zero));
+
+        if (at) {
+            unsigned k = (unsigned)__builtin_ctz(at);
+            unsigned bad = (unsigned)_mm256_movemask_epi8(odd) &
+                           (unsigned)((1ull << k) - 1); /* before it only */
+
+            *ascii = !bad && !_mm256_movemask_epi8(acc);
+            return p + k;
+        }
+        acc = _mm256_or_si256(acc, odd);
+    }
+    return find_newline_bytes(p, end, (unsigned)_mm256_movemask_epi8(acc),
+                              ascii);
+}
+
+static int cpu_has_avx2(void)
+{
+    static int have = -1;
+
+    if (have < 0)
+        have = __builtin_cpu_supports("avx2");
+    return have;
+}
+#endif
+
+static const char *find_newline(const char *p, const char *end, int *ascii)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+    if (cpu_has_avx2())
+        return find_newline_avx2(p, end, ascii);
+#endif
+    return find_newline_bytes(p, end, 0, ascii);
 }
 
 /* Adds a partial line to the carry-over buffer, never beyond the bound. */
@@ -254,7 +332,8 @@ static int split_chunk(input *in, const feed_env *env, const char *p, size_t n)
     int r;
 
     while (p < end) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        int ascii;
+        const char *nl = find_newline(p, end, &ascii);
         size_t seg = nl ? (size_t)(nl - p) : (size_t)(end - p);
 
         if (!nl) {
@@ -265,13 +344,13 @@ static int split_chunk(input *in, const feed_env *env, const char *p, size_t n)
         if (in->line_len == 0 && !in->overlong) {
             if (seg > TRPT_LOGLINE_MAX) {
                 in->overlong = 1;
-                r = line_done(in, env, p, TRPT_LOGLINE_MAX + 1);
+                r = line_done(in, env, p, TRPT_LOGLINE_MAX + 1, 0);
             } else {
-                r = line_done(in, env, p, seg);
+                r = line_done(in, env, p, seg, ascii);
             }
         } else {
             carry(in, p, seg);
-            r = line_done(in, env, in->line, in->line_len);
+            r = line_done(in, env, in->line, in->line_len, 0);
         }
         in->line_len = 0;
         in->offset += seg + 1;
@@ -344,7 +423,7 @@ static int finish_stream(input *in, const feed_env *env)
     int r = 0;
 
     if (in->line_len || in->overlong) {
-        r = line_done(in, env, in->line, in->line_len);
+        r = line_done(in, env, in->line, in->line_len, 0);
         in->line_len = 0;
     }
     if (r == 0 && in->parser)

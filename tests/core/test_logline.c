@@ -514,3 +514,108 @@ TEST(random_bytes_never_crash_and_pointers_stay_in_the_line)
     }
     EXPECT(accepted > 0);
 }
+
+/* trpt_logline_parse_ascii() skips only the byte check: on any line of
+ * ASCII without NUL or '\n' it must agree with trpt_logline_parse() field
+ * for field and reason for reason, and mark the line newline_free. */
+TEST(ascii_entry_frames_clean_lines_exactly_like_the_checked_entry)
+{
+    static const char *const seeds[] = {
+        "Nov 28 11:45:31 mta-out postfix/smtpd[2062]: connect from x",
+        "2026-11-28T11:45:39.123456+00:00 h p[1]: m",
+        "2026-11-28 12:48:30.123 +0100 [10207] 1xXGus-0002ed-1e Completed",
+        "Feb 30 11:45:31 mta-out postfix/smtp[1]: bad date",
+    };
+    char buf[200];
+    uint64_t x = 0x9e3779b97f4a7c15ULL;
+    size_t same_ok = 0, same_refused = 0;
+
+    for (int iter = 0; iter < 100000; iter++) {
+        const char *seed = seeds[iter % 4];
+        size_t len = strlen(seed), flips;
+        trpt_logline a, b;
+        const char *ra = NULL, *rb = NULL;
+        int r1, r2;
+
+        memcpy(buf, seed, len);
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        len = x % (len + 1);
+        flips = (x >> 32) % 4;
+        for (size_t k = 0; k < flips && len; k++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            buf[x % len] = (char)(1 + (x >> 40) % 127); /* ASCII, no NUL */
+            if (buf[x % len] == '\n')
+                buf[x % len] = ' ';
+        }
+        r1 = trpt_logline_parse(buf, len, ref_corpus(), &a, &ra);
+        r2 = trpt_logline_parse_ascii(buf, len, ref_corpus(), &b, &rb);
+        EXPECT_EQ(r1, r2);
+        if (r1 == 0 && r2 == 0) {
+            EXPECT_EQ(a.newline_free, 0);
+            EXPECT_EQ(b.newline_free, 1);
+            b.newline_free = 0;
+            EXPECT(memcmp(&a, &b, sizeof a) == 0);
+            same_ok++;
+        } else if (r1 < 0 && r2 < 0) {
+            EXPECT_STREQ(ra, rb);
+            EXPECT_EQ(b.newline_free, 0);
+            same_refused++;
+        }
+        if (harness_failed_now)
+            return;
+    }
+    EXPECT(same_ok > 0);
+    EXPECT(same_refused > 0);
+}
+
+TEST(ascii_entry_still_refuses_too_long_bad_dates_and_missing_framing)
+{
+    static char line[TRPT_LOGLINE_MAX + 2];
+    trpt_logline ll;
+    const char *reason = NULL;
+    const char *bad_date = "Nov 31 11:45:31 h postfix/smtp[1]: x";
+    const char *no_tag = "Nov 28 11:45:31 h postfix/smtp[1x]: x";
+
+    memset(line, 'a', sizeof line);
+    EXPECT_EQ(trpt_logline_parse_ascii(line, TRPT_LOGLINE_MAX + 1, ref_corpus(),
+                                       &ll, &reason),
+              -E2BIG);
+    EXPECT_STREQ(reason, "too-long");
+    EXPECT_EQ(trpt_logline_parse_ascii(bad_date, strlen(bad_date), ref_corpus(),
+                                       &ll, &reason),
+              -ERANGE);
+    EXPECT_STREQ(reason, "bad-date");
+    EXPECT_EQ(trpt_logline_parse_ascii(no_tag, strlen(no_tag), ref_corpus(),
+                                       &ll, &reason),
+              -EINVAL);
+    EXPECT_STREQ(reason, "no-framing");
+    EXPECT_EQ(trpt_logline_parse_ascii(NULL, 0, ref_corpus(), &ll, &reason),
+              -EINVAL);
+    EXPECT_EQ(ll.newline_free, 0);
+}
+
+/* The time of the last syslog head is reused for lines with the same head
+ * bytes and reference only: a new reference or second must be seen. */
+TEST(repeated_syslog_heads_follow_the_reference_and_every_second)
+{
+    const char *line = "Dec 31 23:59:59 h postfix/smtp[1]: m";
+    const char *next = "Dec 31 23:59:58 h postfix/smtp[1]: m";
+    const char *bad = "Dec 31 23:59:59 h postfix/smtp[1x]: m";
+    int64_t jan27 = utc_us(2027, 1, 10, 0, 0, 0, 0);
+    int64_t dec27 = utc_us(2027, 12, 31, 23, 59, 59, 0);
+    trpt_logline ll;
+    const char *reason;
+
+    ASSERT(parse(line, jan27, &ll, &reason) == 0);
+    EXPECT_EQ(ll.time_us, utc_us(2026, 12, 31, 23, 59, 59, 0));
+    ASSERT(parse(line, jan27, &ll, &reason) == 0);
+    EXPECT_EQ(ll.time_us, utc_us(2026, 12, 31, 23, 59, 59, 0));
+    ASSERT(parse(line, dec27, &ll, &reason) == 0);
+    EXPECT_EQ(ll.time_us, utc_us(2027, 12, 31, 23, 59, 59, 0));
+    ASSERT(parse(next, dec27, &ll, &reason) == 0);
+    EXPECT_EQ(ll.time_us, utc_us(2027, 12, 31, 23, 59, 58, 0));
+    EXPECT_EQ(parse(bad, dec27, &ll, &reason), -EINVAL); /* tag still read */
+    EXPECT_STREQ(reason, "no-framing");
+    EXPECT_EQ(parse("Dec 31 23:59:59 ", dec27, &ll, &reason), -EINVAL);
+    EXPECT_STREQ(reason, "no-framing");
+}
