@@ -11,6 +11,7 @@
  * Exim mainlog times carry no zone unless log_timezone is set; a time
  * without a zone is taken as UTC (the usual setting on mail servers).
  */
+#include "cpu.h"
 #include "logline.h"
 
 #include <errno.h>
@@ -120,21 +121,13 @@ plain_ascii_avx2(const unsigned char *s, size_t len)
     return _mm256_movemask_epi8(acc) == 0;
 }
 
-static int cpu_has_avx2(void)
-{
-    static int have = -1; /* a benign race: every thread computes the same */
-
-    if (have < 0)
-        have = __builtin_cpu_supports("avx2");
-    return have;
-}
 #endif
 
 /* The common case, a line of plain ASCII, decided without a byte loop. */
 static int plain_ascii(const unsigned char *s, size_t len)
 {
 #if defined(__x86_64__) && defined(__GNUC__)
-    if (len >= 32 && cpu_has_avx2())
+    if (len >= 32 && trpt_cpu_has_avx2())
         return plain_ascii_avx2(s, len);
 #endif
     return len >= 16 && plain_ascii_sse2(s, len);

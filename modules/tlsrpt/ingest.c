@@ -21,6 +21,7 @@
 #include <immintrin.h>
 #endif
 
+#include "cpu.h"
 #include "logline.h"
 #include "parser.h"
 #include "record.h"
@@ -288,20 +289,12 @@ find_newline_avx2(const char *p, const char *end, int *ascii)
                               ascii);
 }
 
-static int cpu_has_avx2(void)
-{
-    static int have = -1;
-
-    if (have < 0)
-        have = __builtin_cpu_supports("avx2");
-    return have;
-}
 #endif
 
 static const char *find_newline(const char *p, const char *end, int *ascii)
 {
 #if defined(__x86_64__) && defined(__GNUC__)
-    if (cpu_has_avx2())
+    if (trpt_cpu_has_avx2())
         return find_newline_avx2(p, end, ascii);
 #endif
     return find_newline_bytes(p, end, 0, ascii);
