@@ -1050,19 +1050,31 @@ static int on_verify_failed(trpt_postfix *st, const pf_line *pl, const char *s)
     return 1;
 }
 
-/* "Verified|Trusted|Untrusted|Anonymous TLS connection established to
- * H[IP]:PORT: ..." (ll1+) */
-static int on_established(trpt_postfix *st, const pf_line *pl, const char *s)
+/* The handshake attempt of the peer "H[IP]:PORT" at s, for this process:
+ * 1 found or started, 0 not a peer (line not of interest), or -errno. */
+static int handshake_attempt(trpt_postfix *st, const pf_line *pl, const char *s,
+                             pf_attempt **a)
 {
     char mx[PF_NAME_MAX], ip[PF_IP_MAX];
     pf_proc *p;
-    pf_attempt *a;
     int r;
 
     if (parse_host_ip(s, mx, ip, NULL) < 0)
         return 0;
     if ((r = proc_get(st, pl, &p)) < 0 ||
-        (r = attempt_get(st, pl, p, mx, ip, PH_HANDSHAKE, 0, &a)) < 0)
+        (r = attempt_get(st, pl, p, mx, ip, PH_HANDSHAKE, 0, a)) < 0)
+        return r;
+    return 1;
+}
+
+/* "Verified|Trusted|Untrusted|Anonymous TLS connection established to
+ * H[IP]:PORT: ..." (ll1+) */
+static int on_established(trpt_postfix *st, const pf_line *pl, const char *s)
+{
+    pf_attempt *a;
+    int r = handshake_attempt(st, pl, s, &a);
+
+    if (r <= 0)
         return r;
     a->has_tls = 1;
     return 1;
@@ -1079,15 +1091,10 @@ static void set_handshake_failure(pf_attempt *a)
 static int on_handshake_failed(trpt_postfix *st, const pf_line *pl,
                                const char *s)
 {
-    char mx[PF_NAME_MAX], ip[PF_IP_MAX];
-    pf_proc *p;
     pf_attempt *a;
-    int r;
+    int r = handshake_attempt(st, pl, s, &a);
 
-    if (parse_host_ip(s, mx, ip, NULL) < 0)
-        return 0;
-    if ((r = proc_get(st, pl, &p)) < 0 ||
-        (r = attempt_get(st, pl, p, mx, ip, PH_HANDSHAKE, 0, &a)) < 0)
+    if (r <= 0)
         return r;
     set_handshake_failure(a);
     return 1;
