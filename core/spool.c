@@ -513,6 +513,22 @@ int trpt_spool_writer_commit(trpt_spool_writer *w)
     return rc;
 }
 
+void trpt_spool_writer_discard(trpt_spool_writer *w)
+{
+    if (w)
+        trpt_buf_reset(&w->pending);
+}
+
+/* An empty segment is kept: rolling it would only leave an empty file. */
+int trpt_spool_writer_reopen(trpt_spool_writer *w)
+{
+    if (!w)
+        return -EINVAL;
+    if (w->committed > SEG_HEADER_LEN)
+        w->need_roll = 1;
+    return 0;
+}
+
 /* A writer that never committed leaves no empty segment behind. */
 static void remove_if_empty(trpt_spool_writer *w)
 {

@@ -21,6 +21,9 @@
  *                             per fsync policy, fdatasync; on failure the
  *                             segment is truncated back to the last commit
  *                             (nothing half-written) and -errno returned
+ * trpt_spool_writer_discard() drop the pending batch
+ * trpt_spool_writer_reopen()  move to a new segment at the next commit
+ *                             (SIGHUP); the current one is released then
  * trpt_spool_writer_close()   commit, release, free (NULL ok)
  * Segments roll over at max_segment_bytes.
  *
@@ -59,6 +62,8 @@ int trpt_spool_writer_open(trpt_spool_writer **out, const char *dir,
 int trpt_spool_writer_append(trpt_spool_writer *w, const char *payload,
                              size_t len);
 int trpt_spool_writer_commit(trpt_spool_writer *w);
+void trpt_spool_writer_discard(trpt_spool_writer *w);
+int trpt_spool_writer_reopen(trpt_spool_writer *w);
 int trpt_spool_writer_close(trpt_spool_writer *w);
 
 typedef struct trpt_spool_stats {
