@@ -279,7 +279,8 @@ static int set_fsync(config_reader *rd, trpt_fsync_policy *field,
 }
 
 /* Postfix 3.10+ "TLSRPT:" lines: yes = only they count, no = ignore them
- * (classic lines only), auto = classic lines until a host logs TLSRPT:. */
+ * (classic lines only), auto = classic lines until a host logs TLSRPT:,
+ * datagrams = no Postfix line counts (tlsrpt collect reports Postfix). */
 static int set_tlsrpt_mode(config_reader *rd, trpt_tlsrpt_mode *field,
                            const char *value)
 {
@@ -289,10 +290,12 @@ static int set_tlsrpt_mode(config_reader *rd, trpt_tlsrpt_mode *field,
         *field = TRPT_TLSRPT_ONLY;
     else if (strcmp(value, "no") == 0)
         *field = TRPT_TLSRPT_CLASSIC;
+    else if (strcmp(value, "datagrams") == 0)
+        *field = TRPT_TLSRPT_DATAGRAMS;
     else
         return config_error(rd,
-                            "postfix_tlsrpt must be auto, yes or no, "
-                            "not %s",
+                            "postfix_tlsrpt must be auto, yes, no or "
+                            "datagrams, not %s",
                             value);
     return 0;
 }

@@ -48,7 +48,7 @@ typedef struct trpt_config {
     trpt_fsync_policy spool_fsync;   /* spool_fsync: always | never */
     unsigned max_sessions;           /* max_sessions */
     unsigned session_timeout;        /* session_timeout (seconds) */
-    trpt_tlsrpt_mode postfix_tlsrpt; /* postfix_tlsrpt: auto | yes | no */
+    trpt_tlsrpt_mode postfix_tlsrpt; /* auto|yes|no|datagrams */
 } trpt_config;
 
 int trpt_config_defaults(trpt_config **out);

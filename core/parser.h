@@ -44,11 +44,14 @@ typedef enum trpt_mta_format {
  * handshakes it reports (not for TLS-Required: no mail, domains without a
  * TLSRPT record, reused connections); its verdict is authoritative. */
 typedef enum trpt_tlsrpt_mode {
-    TRPT_TLSRPT_AUTO = 0, /* classic sessions count until a TLSRPT: line
-                             has been seen from that host, then only
-                             TLSRPT: lines count */
-    TRPT_TLSRPT_ONLY,     /* only TLSRPT: lines count */
-    TRPT_TLSRPT_CLASSIC,  /* TLSRPT: lines are ignored; classic lines only */
+    TRPT_TLSRPT_AUTO = 0,  /* classic sessions count until a TLSRPT: line
+                              has been seen from that host, then only
+                              TLSRPT: lines count */
+    TRPT_TLSRPT_ONLY,      /* only TLSRPT: lines count */
+    TRPT_TLSRPT_CLASSIC,   /* TLSRPT: lines are ignored; classic lines only */
+    TRPT_TLSRPT_DATAGRAMS, /* Postfix lines are ignored altogether: its
+                              libtlsrpt datagrams (tlsrpt collect) are the
+                              Postfix source; only one path per host */
 } trpt_tlsrpt_mode;
 
 typedef struct trpt_parser_config {

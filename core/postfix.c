@@ -25,7 +25,8 @@
  *    its Postfix reports for itself: a session of that host without a
  *    TLSRPT line is one Postfix chose not to report (no _smtp._tls record,
  *    "TLS-Required: no", connection reuse) and is dropped. ONLY: that from
- *    the start. CLASSIC: TLSRPT lines are ignored.
+ *    the start. CLASSIC: TLSRPT lines are ignored. DATAGRAMS: every Postfix
+ *    line is ignored (the datagram collector reports for Postfix).
  *  - Success needs TLS evidence ("... TLS connection established", ll1+).
  *    At smtp_tls_loglevel 0 a TLS success looks like plaintext: no record.
  *  - "Verified TLS connection reused" and conn_use= deliveries are not
@@ -1610,6 +1611,8 @@ int trpt_postfix_line(trpt_postfix *st, const trpt_logline *ll, uint64_t offset)
 
     if (!st || !ll || !ll->prog || !ll->msg || line_refused(ll))
         return 0;
+    if (st->ctx->cfg->tlsrpt_mode == TRPT_TLSRPT_DATAGRAMS)
+        return 0; /* tlsrpt collect counts this host's Postfix */
     if (ll->time_us > st->now_us)
         st->now_us = ll->time_us;
     if ((r = expire_idle(st, offset)) < 0)

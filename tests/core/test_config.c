@@ -74,6 +74,30 @@ TEST(defaults_fill_every_documented_value)
     trpt_config_free(NULL);
 }
 
+TEST(postfix_tlsrpt_takes_its_four_values_and_names_them_on_error)
+{
+    const struct {
+        const char *value;
+        trpt_tlsrpt_mode mode;
+    } ok[] = {{"auto", TRPT_TLSRPT_AUTO},
+              {"yes", TRPT_TLSRPT_ONLY},
+              {"no", TRPT_TLSRPT_CLASSIC},
+              {"datagrams", TRPT_TLSRPT_DATAGRAMS}};
+    trpt_config *c = NULL;
+    char text[128];
+
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        snprintf(text, sizeof text, "postfix_tlsrpt = %s\n", ok[i].value);
+        ASSERT(load_text(text, &c) == 0);
+        EXPECT_EQ(c->postfix_tlsrpt, ok[i].mode);
+        trpt_config_free(c);
+        c = NULL;
+    }
+    EXPECT(fails_at_line("postfix_tlsrpt = datagram\n", 1,
+                         "auto, yes, no or datagrams"));
+    EXPECT(fails_at_line("\npostfix_tlsrpt = Datagrams\n", 2, "Datagrams"));
+}
+
 TEST(every_parameter_is_read)
 {
     trpt_config *c = NULL;
@@ -187,7 +211,8 @@ TEST(numbers_are_range_checked)
     EXPECT(fails_at_line("session_timeout = 0\n", 1, "out of range"));
     EXPECT(fails_at_line("session_timeout = \n", 1, "not a number"));
     EXPECT(fails_at_line("spool_fsync = sometimes\n", 1, "always or never"));
-    EXPECT(fails_at_line("postfix_tlsrpt = only\n", 1, "auto, yes or no"));
+    EXPECT(fails_at_line("postfix_tlsrpt = only\n", 1,
+                         "auto, yes, no or datagrams"));
 }
 
 TEST(bad_values_are_refused)

@@ -1203,6 +1203,27 @@ TEST(tlsrpt_mode_only_reproduces_the_datagrams_without_the_a0_sessions)
     collected_free(&c);
 }
 
+TEST(tlsrpt_mode_datagrams_counts_no_postfix_line_at_all)
+{
+    const char *logs[] = {
+        PF310, "corpus/postfix-3.7-exim-4.96/raw/postfix-sender.maillog"};
+    trpt_parser_config cfg = base_cfg();
+
+    cfg.tlsrpt_mode = TRPT_TLSRPT_DATAGRAMS;
+    for (size_t i = 0; i < sizeof logs / sizeof logs[0]; i++) {
+        collected c = {0};
+        trpt_parser *p =
+            run_file_cfg(shared_path(logs[i]), NULL, &cfg, &c, NULL, NULL);
+
+        ASSERT(p);
+        EXPECT_EQ(c.n, 0);
+        EXPECT_EQ(trpt_parser_stats_get(p)->lines_used, 0);
+        EXPECT(trpt_parser_stats_get(p)->lines > 100);
+        trpt_parser_free(p);
+        collected_free(&c);
+    }
+}
+
 TEST(tlsrpt_mode_classic_ignores_tlsrpt_lines)
 {
     trpt_parser_config cfg = base_cfg();
