@@ -9,7 +9,7 @@
 BUILD   ?= build
 SAN     ?=
 CC      ?= gcc
-PKGS    := libfastjson zlib
+PKGS    := libfastjson zlib libsystemd
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -32,12 +32,20 @@ TLSRPT_OBJ := $(TLSRPT_SRC:%.c=$(BUILD)/%.o)
 TLSRPT_BIN := $(BUILD)/tlsrpt
 TEST_SRC   := $(sort $(wildcard tests/core/test_*.c))
 TEST_BIN   := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+# omtlsrpt.so, the rsyslog output module: core is linked in statically and
+# only modInit is exported (modules/omtlsrpt/exports.map); rsyslogd's own
+# symbols resolve at load time, so no -z defs.
+OMTLSRPT_SRC := $(sort $(wildcard modules/omtlsrpt/*.c))
+OMTLSRPT_OBJ := $(OMTLSRPT_SRC:%.c=$(BUILD)/%.o)
+OMTLSRPT_SO  := $(BUILD)/omtlsrpt.so
+ESTR_CFLAGS  := $(shell pkg-config --cflags libestr 2>/dev/null)
+ESTR_LIBS    := $(shell pkg-config --libs libestr 2>/dev/null)
 BENCH_SRC  := $(sort $(wildcard bench/*.c))
 BENCH_BIN  := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
 .PHONY: all deps demo check test bench fuzz format format-check clean
 
-all: $(TLSRPT_BIN) $(TEST_BIN) $(BENCH_BIN)
+all: $(TLSRPT_BIN) $(TEST_BIN) $(BENCH_BIN) $(if $(OMTLSRPT_SRC),$(OMTLSRPT_SO))
 
 deps:
 	@sh scripts/install-deps.sh
@@ -45,6 +53,14 @@ deps:
 $(BUILD)/%.o: %.c $(wildcard core/*.h) $(wildcard modules/tlsrpt/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/modules/omtlsrpt/%.o: modules/omtlsrpt/%.c $(wildcard core/*.h) $(wildcard modules/omtlsrpt/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(ESTR_CFLAGS) -fvisibility=hidden -c -o $@ $<
+
+$(OMTLSRPT_SO): $(OMTLSRPT_OBJ) $(CORE_LIB) modules/omtlsrpt/exports.map
+	$(CC) $(LDFLAGS) -shared -pthread -Wl,--version-script=modules/omtlsrpt/exports.map \
+		-o $@ $(OMTLSRPT_OBJ) $(CORE_LIB) $(ESTR_LIBS) $(LDLIBS)
 
 $(CORE_LIB): $(CORE_OBJ)
 	@rm -f $@

@@ -225,6 +225,13 @@ printf "$fmt" "bench_agg add_json" "$AGG_RECORDS" \
 printf "$fmt" "  aggregator memory" "$AGG_DOMAINS dom" - - - - \
     "$(mib "${ba_delta:-0}")" \
     "delta < 64 MiB: $(verdict "${ba_delta:-999999}" "<=" 65535)"
+# The edges' benchmarks (rsyslog module, collector, journal reader): each
+# bench/bench_*.sh BUILD prints its own table and fails on a sanity check.
+for edge in bench/bench_*.sh; do
+    [ -f "$edge" ] || continue
+    echo
+    sh "$edge" "$BUILD" || failed=1
+done
 if [ "$failed" -ne 0 ]; then
     echo "bench: a sanity check FAILED (see above)"
     exit 1

@@ -6,7 +6,8 @@ set -eu
 
 PKGS="build-essential pkg-config clang libclang-rt-14-dev \
 libfastjson-dev zlib1g-dev libssl-dev \
-python3 python3-jsonschema gzip valgrind clang-format"
+python3 python3-jsonschema gzip valgrind clang-format \
+rsyslog libestr-dev libsystemd-dev systemd-journal-remote"
 
 missing=""
 for p in $PKGS; do

@@ -30,3 +30,8 @@ printf 'x' > "$out/fuzz_spool/seed1"
 for f in docs/tlsrpt.conf.example tests/data/demo/tlsrpt.conf; do
     [ -f "$f" ] && cp "$f" "$out/fuzz_config/"
 done
+# Seeds of the other targets: each tests/fuzz/seeds_<name>.sh SHARED OUTDIR
+# fills OUTDIR/fuzz_<name>/ for its own target(s).
+for s in tests/fuzz/seeds_*.sh; do
+    [ -f "$s" ] && sh "$s" "$shared" "$out"
+done
