@@ -138,6 +138,11 @@ uint64_t trpt_sink_pending(const trpt_sink *s)
     return s ? s->pending : 0;
 }
 
+uint64_t trpt_sink_pending_bytes(const trpt_sink *s)
+{
+    return s ? s->pending_bytes : 0;
+}
+
 const trpt_sink_stats *trpt_sink_stats_get(const trpt_sink *s)
 {
     return s ? &s->stats : NULL;

@@ -25,6 +25,7 @@
  * trpt_sink_reopen()     start a new file on the next commit (SIGHUP,
  *                        log rotation tools); pending records are kept
  * trpt_sink_pending()    records appended and not yet committed
+ * trpt_sink_pending_bytes() their encoded size (edges commit by size)
  * trpt_sink_stats_get()  counters
  * trpt_sink_close()      commit what is pending, release, free (NULL ok);
  *                        returns the commit's result
@@ -71,6 +72,7 @@ int trpt_sink_commit(trpt_sink *s);
 void trpt_sink_discard(trpt_sink *s);
 int trpt_sink_reopen(trpt_sink *s);
 uint64_t trpt_sink_pending(const trpt_sink *s);
+uint64_t trpt_sink_pending_bytes(const trpt_sink *s);
 const trpt_sink_stats *trpt_sink_stats_get(const trpt_sink *s);
 int trpt_sink_close(trpt_sink *s);
 

@@ -25,7 +25,7 @@
 #include "logline.h"
 #include "parser.h"
 #include "record.h"
-#include "spool.h"
+#include "sink.h"
 #include "timeutil.h"
 #include "tlsrpt.h"
 
@@ -43,17 +43,11 @@ typedef struct ingest_opts {
     const char *host;
 } ingest_opts;
 
-/* Where records go: the spool writer, shared by every input. */
+/* Where records go: the record sink, shared by every input. */
 typedef struct ingest_sink {
-    trpt_spool_writer *writer;
+    trpt_sink *sink;
     const char *spool_dir;
-    const char *host; /* --host: reporting host when the log has none */
-    trpt_buf json;
-    trpt_record copy;
-    uint64_t pending;       /* appended, not yet committed */
-    uint64_t pending_bytes; /* their JSON bytes */
-    uint64_t written;       /* committed */
-    int spool_error;        /* negative errno once the spool failed */
+    int spool_error; /* negative errno once the spool failed */
 } ingest_sink;
 
 typedef struct ingest_totals {
@@ -87,51 +81,25 @@ static int sink_commit(ingest_sink *s)
 
     if (s->spool_error)
         return s->spool_error;
-    if (s->pending == 0)
-        return 0;
-    if ((r = trpt_spool_writer_commit(s->writer)) < 0) {
+    if ((r = trpt_sink_commit(s->sink)) < 0)
         s->spool_error = r;
-        return r;
-    }
-    s->written += s->pending;
-    s->pending = 0;
-    s->pending_bytes = 0;
-    return 0;
-}
-
-/* Encodes rec, with --host filled in when the log line had no host field
- * (Exim's mainlog). */
-static int sink_encode(ingest_sink *s, const trpt_record *rec)
-{
-    int r;
-
-    trpt_buf_reset(&s->json);
-    /* The parser validated rec just before this call (parser.h). */
-    if (!s->host || rec->reporting_host)
-        return trpt_record_to_json_valid(rec, &s->json);
-    if ((r = trpt_record_copy(&s->copy, rec)) == 0 &&
-        (r = trpt_record_set(&s->copy.reporting_host, s->host)) == 0)
-        r = trpt_record_to_json(&s->copy, &s->json);
-    trpt_record_clear(&s->copy);
     return r;
 }
 
-/* The parser's emit callback: append, and commit every COMMIT_BYTES. */
+/* The parser's emit callback: append (--host is the sink's default host),
+ * and commit every COMMIT_BYTES. */
 static int sink_emit(void *ctx, const trpt_record *rec)
 {
     ingest_sink *s = ctx;
     int r;
 
-    if ((r = sink_encode(s, rec)) < 0)
-        return r;
-    if ((r = trpt_spool_writer_append(s->writer, s->json.data, s->json.len)) <
-        0) {
+    if (s->spool_error)
+        return s->spool_error;
+    if ((r = trpt_sink_emit(s->sink, rec)) < 0) {
         s->spool_error = r;
         return r;
     }
-    s->pending++;
-    s->pending_bytes += s->json.len;
-    if (s->pending_bytes >= COMMIT_BYTES)
+    if (trpt_sink_pending_bytes(s->sink) >= COMMIT_BYTES)
         return sink_commit(s);
     return 0;
 }
@@ -508,7 +476,8 @@ static int ingest_one(const char *name, const feed_env *env, ingest_totals *tot,
 
 /* --- summary and options ------------------------------------------------- */
 
-static void print_summary(const ingest_totals *t, const ingest_sink *s)
+static void print_summary(const ingest_totals *t, const trpt_sink_stats *st,
+                          const char *spool_dir)
 {
     uint64_t errors[TRPT_PERR_COUNT];
     int any = 0;
@@ -519,7 +488,7 @@ static void print_summary(const ingest_totals *t, const ingest_sink *s)
     fprintf(stderr,
             "tlsrpt ingest: %u file(s), %" PRIu64 " lines, %" PRIu64
             " bytes, %" PRIu64 " records written to %s\n",
-            t->files, t->lines, t->bytes, s->written, s->spool_dir);
+            t->files, t->lines, t->bytes, st->committed, spool_dir);
     for (int i = 0; i < TRPT_PERR_COUNT; i++) {
         if (!errors[i])
             continue;
@@ -648,31 +617,39 @@ static const char **sender_list(const trpt_config *c)
  * mid-run loses the unsynced tail, which the next ingest of the same file
  * writes again (the aggregator skips the records it already has by event
  * id). */
-static int open_sink(const tlsrpt_ctx *ctx, ingest_sink *s)
+static int open_sink(const tlsrpt_ctx *ctx, ingest_sink *s, const char *host)
 {
-    trpt_spool_writer_config wc = {.fsync = TRPT_FSYNC_NEVER};
+    trpt_sink_config sc = {
+        .type = TRPT_SINK_SPOOL,
+        .spool_directory = ctx->cfg->spool_directory,
+        .fsync = TRPT_FSYNC_NEVER,
+        .default_host = host,
+    };
     int r;
 
     s->spool_dir = ctx->cfg->spool_directory;
-    trpt_buf_init(&s->json);
-    trpt_record_init(&s->copy);
     if ((r = tlsrpt_ensure_dir(s->spool_dir, "spool")) != 0)
         return r;
-    if ((r = trpt_spool_writer_open(&s->writer, s->spool_dir, &wc)) < 0) {
+    if ((r = trpt_sink_open(&s->sink, &sc)) < 0) {
         tlsrpt_err("cannot open spool %s: %s", s->spool_dir, strerror(-r));
         return TLSRPT_EXIT_SYSTEM;
     }
     return 0;
 }
 
-static int close_sink(ingest_sink *s)
+/* After a spool error nothing more is committed: what is pending is
+ * dropped, the committed records stay. */
+static int close_sink(ingest_sink *s, trpt_sink_stats *final)
 {
-    int r = trpt_spool_writer_close(s->writer);
+    int r;
 
+    if (s->spool_error)
+        trpt_sink_discard(s->sink);
+    *final = *trpt_sink_stats_get(s->sink);
+    r = trpt_sink_close(s->sink);
+    s->sink = NULL;
     if (r < 0 && !s->spool_error)
         s->spool_error = r;
-    trpt_buf_free(&s->json);
-    trpt_record_clear(&s->copy);
     return s->spool_error;
 }
 
@@ -681,6 +658,7 @@ int cmd_ingest(tlsrpt_ctx *ctx, int argc, char **argv)
     ingest_opts o = {0};
     ingest_sink sink = {0};
     ingest_totals tot = {0};
+    trpt_sink_stats final;
     const char **senders;
     char *chunk;
     int rc, r = 0, bad = 0;
@@ -695,21 +673,20 @@ int cmd_ingest(tlsrpt_ctx *ctx, int argc, char **argv)
         tlsrpt_err("out of memory");
         return TLSRPT_EXIT_SYSTEM;
     }
-    if ((rc = open_sink(ctx, &sink)) != 0) {
+    if ((rc = open_sink(ctx, &sink, o.host)) != 0) {
         free(senders);
         free(chunk);
         return rc;
     }
-    sink.host = o.host;
     feed_env env = {&o, ctx->cfg, senders, &sink};
     for (int i = optind; i < argc && r >= 0; i++) {
         tlsrpt_info(ctx, "reading %s", argv[i]);
         r = ingest_one(argv[i], &env, &tot, chunk);
         bad |= r > 0;
     }
-    if (close_sink(&sink) < 0 && r >= 0)
+    if (close_sink(&sink, &final) < 0 && r >= 0)
         r = sink.spool_error;
-    print_summary(&tot, &sink);
+    print_summary(&tot, &final, sink.spool_dir);
     free(senders);
     free(chunk);
     if (r < 0) {
