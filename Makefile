@@ -43,7 +43,24 @@ ESTR_LIBS    := $(shell pkg-config --libs libestr 2>/dev/null)
 BENCH_SRC  := $(sort $(wildcard bench/*.c))
 BENCH_BIN  := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all deps demo check test bench fuzz format format-check clean
+.PHONY: all deps demo check test bench fuzz format format-check clean \
+        install uninstall abi-check
+
+# Installation directories (GNU names; DESTDIR for staging).
+PREFIX     ?= /usr/local
+prefix     ?= $(PREFIX)
+bindir     ?= $(prefix)/bin
+sysconfdir ?= $(if $(filter /usr,$(prefix)),/etc,$(prefix)/etc)
+datadir    ?= $(prefix)/share
+mandir     ?= $(datadir)/man
+libdir     ?= $(prefix)/lib
+# rsyslog's module directory: where the stock rsyslogd looks (-M default).
+MULTIARCH  := $(shell $(CC) -print-multiarch 2>/dev/null)
+RSYSLOG_MODDIR ?= $(if $(MULTIARCH),/usr/lib/$(MULTIARCH)/rsyslog,$(libdir)/rsyslog)
+SYSTEMD_UNITDIR ?= $(shell pkg-config --variable=systemdsystemunitdir systemd 2>/dev/null || echo /lib/systemd/system)
+# INSTALL_RSYSLOG_CONF=1 also puts rsyslog-conf/single-host.conf into
+# /etc/rsyslog.d (off by default: enabling a log path is the operator's call).
+INSTALL_RSYSLOG_CONF ?= 0
 
 all: $(TLSRPT_BIN) $(TEST_BIN) $(BENCH_BIN) $(if $(OMTLSRPT_SRC),$(OMTLSRPT_SO))
 
@@ -103,6 +120,42 @@ format:
 
 format-check:
 	@clang-format --dry-run --Werror core/*.[ch] modules/*/*.[ch] tests/*.h tests/*/*.c bench/*.c
+
+# rsyslog ABI cross-check against the real headers (docs/omtlsrpt.8).
+abi-check:
+	@sh modules/omtlsrpt/abi-check.sh
+
+MAN_PAGES := $(wildcard docs/*.[1-8])
+UNITS     := $(wildcard modules/systemd/*.service modules/systemd/*.socket)
+
+install: all
+	install -d $(DESTDIR)$(bindir) $(DESTDIR)$(RSYSLOG_MODDIR) \
+		$(DESTDIR)$(sysconfdir)/opentlsrpt $(DESTDIR)$(datadir)/opentlsrpt/rsyslog-conf
+	install -m 0755 $(TLSRPT_BIN) $(DESTDIR)$(bindir)/tlsrpt
+	$(if $(OMTLSRPT_SRC),install -m 0644 $(OMTLSRPT_SO) $(DESTDIR)$(RSYSLOG_MODDIR)/omtlsrpt.so)
+	install -m 0644 docs/tlsrpt.conf.example $(DESTDIR)$(sysconfdir)/opentlsrpt/tlsrpt.conf.example
+	for m in $(MAN_PAGES); do \
+		sec=$${m##*.}; install -d $(DESTDIR)$(mandir)/man$$sec; \
+		install -m 0644 $$m $(DESTDIR)$(mandir)/man$$sec/; done
+	for c in rsyslog-conf/*.conf; do [ -f "$$c" ] || continue; \
+		install -m 0644 $$c $(DESTDIR)$(datadir)/opentlsrpt/rsyslog-conf/; done
+	if [ -n "$(UNITS)" ]; then install -d $(DESTDIR)$(SYSTEMD_UNITDIR); fi
+	for u in $(UNITS); do \
+		sed -e 's|@BINDIR@|$(bindir)|g' -e 's|/usr/bin/tlsrpt|$(bindir)/tlsrpt|g' \
+		    -e 's|@SYSCONFDIR@|$(sysconfdir)|g' $$u > $(DESTDIR)$(SYSTEMD_UNITDIR)/$$(basename $$u); \
+		chmod 0644 $(DESTDIR)$(SYSTEMD_UNITDIR)/$$(basename $$u); done
+	if [ "$(INSTALL_RSYSLOG_CONF)" = 1 ]; then install -d $(DESTDIR)/etc/rsyslog.d && \
+		install -m 0644 rsyslog-conf/single-host.conf $(DESTDIR)/etc/rsyslog.d/30-omtlsrpt.conf; fi
+
+uninstall:
+	rm -f $(DESTDIR)$(bindir)/tlsrpt $(DESTDIR)$(RSYSLOG_MODDIR)/omtlsrpt.so \
+		$(DESTDIR)$(sysconfdir)/opentlsrpt/tlsrpt.conf.example \
+		$(DESTDIR)/etc/rsyslog.d/30-omtlsrpt.conf
+	for m in $(MAN_PAGES); do sec=$${m##*.}; \
+		rm -f $(DESTDIR)$(mandir)/man$$sec/$$(basename $$m); done
+	for u in $(UNITS); do rm -f $(DESTDIR)$(SYSTEMD_UNITDIR)/$$(basename $$u); done
+	rm -rf $(DESTDIR)$(datadir)/opentlsrpt
+	-rmdir $(DESTDIR)$(sysconfdir)/opentlsrpt 2>/dev/null
 
 clean:
 	rm -rf build build-san build-fuzz
