@@ -1,0 +1,435 @@
+/* test_dns.c - DNS lookups through libunbound against a real authoritative
+ * server on loopback: knotd, started by the test with a zone it signs
+ * itself (DNSSEC), stopped at the end (knot is installed by
+ * scripts/install-deps.sh; without it these cases fail). Also the rdata
+ * decoders on hostile input. */
+#include "harness.h"
+#include "dns.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#define KNOTD "/usr/sbin/knotd"
+
+static const char zone[] =
+    "$ORIGIN test.\n"
+    "$TTL 300\n"
+    "@ SOA ns.test. hostmaster.test. 1 3600 600 86400 120\n"
+    "@ NS ns.test.\n"
+    "ns A 127.0.0.1\n"
+    "_smtp._tls.valid TXT \"v=TLSRPTv1; rua=mailto:tlsrpt@valid.test\"\n"
+    "_smtp._tls.split TXT \"v=TLSRPTv1; rua=mailto:a@split.test,\" "
+    "\"https://r.split.test/x\"\n"
+    "_smtp._tls.two 60 TXT \"v=TLSRPTv1; rua=mailto:a@two.test\"\n"
+    "_smtp._tls.two 60 TXT \"v=TLSRPTv1; rua=mailto:b@two.test\"\n"
+    "dane MX 10 MX.Dane.test.\n"
+    "dane MX 20 mx2.dane.test.\n"
+    "mx.dane A 127.0.0.1\n"
+    "_25._tcp.mx.dane TLSA 3 1 1 "
+    "6700642b670e40da43d7640022f6dd5f16f3793cfdb5b9556b1fabfa256a8990\n"
+    "nodata A 127.0.0.1\n";
+
+static pid_t knot_pid;
+static char knot_server[64];
+static char knot_dir[1024];
+
+static int free_port(void)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    socklen_t alen = sizeof a;
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    int port = -1;
+
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+        getsockname(fd, (struct sockaddr *)&a, &alen) == 0)
+        port = ntohs(a.sin_port);
+    if (fd >= 0)
+        close(fd);
+    return port;
+}
+
+static int write_file(const char *dir, const char *name, const char *text)
+{
+    char path[4400];
+    FILE *f;
+
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    if (!(f = fopen(path, "w")))
+        return -errno;
+    fputs(text, f);
+    return fclose(f) == 0 ? 0 : -EIO;
+}
+
+static void knot_stop(void)
+{
+    char cmd[1100];
+    int status;
+
+    if (knot_pid > 0) {
+        kill(knot_pid, SIGTERM);
+        waitpid(knot_pid, &status, 0);
+        knot_pid = 0;
+    }
+    if (knot_dir[0] && !getenv("TRPT_KEEP_TMP")) {
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", knot_dir);
+        if (system(cmd) != 0)
+            fprintf(stderr, "could not remove %s\n", knot_dir);
+    }
+}
+
+/* Starts knotd on a free loopback port, serving and signing the zone. */
+static int knot_start(void)
+{
+    char conf[8192];
+    char path[4400];
+    int port = free_port();
+
+    if (port < 0)
+        return -EADDRINUSE;
+    /* Its own directory: test_tmpdir() is removed after each case. */
+    snprintf(knot_dir, sizeof knot_dir, "%s/trpt-knot-XXXXXX",
+             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    if (!mkdtemp(knot_dir))
+        return -errno;
+    snprintf(path, sizeof path, "%s/db", knot_dir);
+    if (mkdir(path, 0700) < 0) /* knotd does not create it */
+        return -errno;
+    snprintf(conf, sizeof conf,
+             "server:\n    listen: 127.0.0.1@%d\n    rundir: %s\n"
+             "%s"
+             "database:\n    storage: %s/db\n"
+             "template:\n  - id: default\n    storage: %s\n"
+             "    journal-content: none\n    zonefile-sync: -1\n"
+             "    dnssec-signing: on\n"
+             "zone:\n  - domain: test\n    file: test.zone\n",
+             port, knot_dir, getuid() == 0 ? "    user: root\n" : "", knot_dir,
+             knot_dir);
+    if (write_file(knot_dir, "knot.conf", conf) < 0 ||
+        write_file(knot_dir, "test.zone", zone) < 0)
+        return -EIO;
+    snprintf(path, sizeof path, "%s/knot.conf", knot_dir);
+    knot_pid = fork();
+    if (knot_pid < 0)
+        return -errno;
+    if (knot_pid == 0) {
+        char log[4400];
+
+        snprintf(log, sizeof log, "%s/knot.log", knot_dir);
+        if (!freopen(log, "w", stdout) || !freopen(log, "a", stderr))
+            _exit(126);
+        execl(KNOTD, "knotd", "-c", path, (char *)NULL);
+        _exit(127);
+    }
+    atexit(knot_stop);
+    snprintf(knot_server, sizeof knot_server, "127.0.0.1@%d", port);
+    return 0;
+}
+
+/* Waits until the server answers for the signed zone (SOA through a
+ * non-validating resolver), then reads the zone's key-signing key with
+ * knot's keymgr, for the trust anchor. */
+static int fetch_ksk(char *anchor, size_t len)
+{
+    trpt_dns_config cfg = {
+        .server = knot_server, .no_dnssec = 1, .unblock_zone = "test"};
+    trpt_dns *d = NULL;
+    trpt_dns_answer a;
+    char cmd[1200];
+    FILE *p;
+    int r = -ETIMEDOUT;
+
+    if (trpt_dns_new(&d, &cfg, NULL, 0) < 0)
+        return -EINVAL;
+    for (int tries = 0; tries < 100 && r < 0; tries++) {
+        struct timespec ts = {0, 100 * 1000 * 1000};
+
+        if (trpt_dns_query(d, "test", 6 /* SOA */, &a) == 0 &&
+            a.status == TRPT_DNS_DATA)
+            r = 0;
+        trpt_dns_answer_clear(&a);
+        if (r < 0)
+            nanosleep(&ts, NULL);
+    }
+    trpt_dns_free(d);
+    if (r < 0)
+        return r;
+    snprintf(cmd, sizeof cmd, "keymgr -c '%s/knot.conf' test dnskey 2>&1",
+             knot_dir);
+    r = -ENOENT;
+    /* The keys may still be being written when the zone first answers. */
+    for (int tries = 0; tries < 50 && r < 0; tries++) {
+        struct timespec ts = {0, 100 * 1000 * 1000};
+
+        if (!(p = popen(cmd, "r")))
+            return -errno;
+        while (fgets(anchor, (int)len, p))
+            if (r < 0 && strstr(anchor, " DNSKEY 257 ")) {
+                anchor[strcspn(anchor, "\n")] = '\0';
+                r = 0;
+            }
+        pclose(p);
+        if (r < 0)
+            nanosleep(&ts, NULL);
+    }
+    return r;
+}
+
+static char anchor[2048];
+
+static trpt_dns *validating(void)
+{
+    static int started, ok;
+    trpt_dns_config cfg = {0};
+    trpt_dns *d = NULL;
+    char err[256];
+
+    if (!started) {
+        started = 1;
+        int r = access(KNOTD, X_OK) == 0 ? knot_start() : -ENOENT;
+
+        if (r == 0)
+            r = fetch_ksk(anchor, sizeof anchor);
+        ok = r == 0;
+        if (!ok)
+            fprintf(stderr, "knotd did not come up: %s\n", strerror(-r));
+    }
+    if (!ok)
+        return NULL;
+    cfg.server = knot_server;
+    cfg.trust_anchor = anchor;
+    cfg.unblock_zone = "test";
+    if (trpt_dns_new(&d, &cfg, err, sizeof err) < 0) {
+        fprintf(stderr, "trpt_dns_new: %s\n", err);
+        return NULL;
+    }
+    return d;
+}
+
+TEST(txt_answer_is_validated_and_its_strings_kept_apart)
+{
+    trpt_dns *d;
+    trpt_dns_answer a;
+    trpt_strv sv = {0};
+
+    ASSERT((d = validating()) != NULL);
+    ASSERT(trpt_dns_query(d, "_smtp._tls.split.test", TRPT_DNS_TYPE_TXT, &a) ==
+           0);
+    EXPECT_EQ(a.status, TRPT_DNS_DATA);
+    EXPECT_EQ(a.secure, 1);
+    EXPECT(a.ttl > 0 && a.ttl <= 300);
+    ASSERT(a.n == 1);
+    ASSERT(trpt_dns_txt_strings(a.rr[0].data, a.rr[0].len, &sv) == 0);
+    ASSERT(sv.n == 2);
+    EXPECT_STREQ(sv.v[0], "v=TLSRPTv1; rua=mailto:a@split.test,");
+    EXPECT_STREQ(sv.v[1], "https://r.split.test/x");
+    trpt_strv_free(&sv);
+    trpt_dns_answer_clear(&a);
+    ASSERT(trpt_dns_query(d, "_smtp._tls.two.test", TRPT_DNS_TYPE_TXT, &a) ==
+           0);
+    EXPECT_EQ(a.status, TRPT_DNS_DATA);
+    EXPECT_EQ(a.n, 2);
+    EXPECT(a.ttl <= 60);
+    trpt_dns_answer_clear(&a);
+    trpt_dns_free(d);
+}
+
+TEST(nxdomain_and_nodata_are_told_apart_and_validated)
+{
+    trpt_dns *d = validating();
+    trpt_dns_answer a;
+
+    ASSERT(d != NULL);
+    ASSERT(trpt_dns_query(d, "_smtp._tls.absent.test", TRPT_DNS_TYPE_TXT, &a) ==
+           0);
+    EXPECT_EQ(a.status, TRPT_DNS_NXDOMAIN);
+    EXPECT_EQ(a.secure, 1);
+    EXPECT_EQ(a.n, 0);
+    trpt_dns_answer_clear(&a);
+    ASSERT(trpt_dns_query(d, "nodata.test", TRPT_DNS_TYPE_TXT, &a) == 0);
+    EXPECT_EQ(a.status, TRPT_DNS_NODATA);
+    EXPECT_EQ(a.secure, 1);
+    trpt_dns_answer_clear(&a);
+    trpt_dns_free(d);
+}
+
+TEST(mx_and_tlsa_answers_decode_to_host_names_and_policy_strings)
+{
+    trpt_dns *d = validating();
+    trpt_dns_answer a;
+    int seen10 = 0, seen20 = 0;
+
+    ASSERT(d != NULL);
+    ASSERT(trpt_dns_query(d, "dane.test", TRPT_DNS_TYPE_MX, &a) == 0);
+    EXPECT_EQ(a.status, TRPT_DNS_DATA);
+    EXPECT_EQ(a.secure, 1);
+    for (size_t i = 0; i < a.n; i++) {
+        unsigned pref = 0;
+        char host[256];
+
+        ASSERT(trpt_dns_mx(a.rr[i].data, a.rr[i].len, &pref, host,
+                           sizeof host) == 0);
+        if (pref == 10)
+            seen10 = strcmp(host, "mx.dane.test") == 0; /* lower-cased */
+        if (pref == 20)
+            seen20 = strcmp(host, "mx2.dane.test") == 0;
+    }
+    EXPECT(seen10 && seen20);
+    trpt_dns_answer_clear(&a);
+    ASSERT(trpt_dns_query(d, "_25._tcp.mx.dane.test", TRPT_DNS_TYPE_TLSA, &a) ==
+           0);
+    EXPECT_EQ(a.status, TRPT_DNS_DATA);
+    EXPECT_EQ(a.secure, 1);
+    ASSERT(a.n == 1);
+    trpt_buf b;
+
+    trpt_buf_init(&b);
+    ASSERT(trpt_dns_tlsa_string(a.rr[0].data, a.rr[0].len, &b) == 0);
+    EXPECT_STREQ(b.data, "3 1 1 6700642B670E40DA43D7640022F6DD5F16F3793CFDB5B"
+                         "9556B1FABFA256A8990");
+    trpt_buf_free(&b);
+    trpt_dns_answer_clear(&a);
+    trpt_dns_free(d);
+}
+
+TEST(a_wrong_trust_anchor_makes_answers_bogus_never_secure)
+{
+    /* A well-formed key that did not sign the zone. */
+    trpt_dns_config cfg = {
+        .trust_anchor = "test. DNSKEY 257 3 13 "
+                        "mdsswUyr3DPW132mOi8V9xESWE8jTo0dxCjjnopKl+GqJxpVXck"
+                        "HAeF+KkxLbxILfDLUT0rAK9iUzy1L53eKGQ=="};
+    trpt_dns *d = validating(), *wrong = NULL;
+    trpt_dns_answer a;
+
+    ASSERT(d != NULL);
+    trpt_dns_free(d);
+    cfg.server = knot_server;
+    cfg.unblock_zone = "test";
+    ASSERT(trpt_dns_new(&wrong, &cfg, NULL, 0) == 0);
+    ASSERT(trpt_dns_query(wrong, "_25._tcp.mx.dane.test", TRPT_DNS_TYPE_TLSA,
+                          &a) == 0);
+    EXPECT_EQ(a.status, TRPT_DNS_BOGUS);
+    EXPECT_EQ(a.secure, 0);
+    EXPECT_EQ(a.n, 0);
+    EXPECT(a.why_bogus != NULL);
+    trpt_dns_answer_clear(&a);
+    trpt_dns_free(wrong);
+}
+
+TEST(without_validation_answers_are_never_secure)
+{
+    trpt_dns_config cfg = {.no_dnssec = 1};
+    trpt_dns *d = validating(), *plain = NULL;
+    trpt_dns_answer a;
+
+    ASSERT(d != NULL);
+    trpt_dns_free(d);
+    cfg.server = knot_server;
+    cfg.unblock_zone = "test";
+    ASSERT(trpt_dns_new(&plain, &cfg, NULL, 0) == 0);
+    ASSERT(trpt_dns_query(plain, "_25._tcp.mx.dane.test", TRPT_DNS_TYPE_TLSA,
+                          &a) == 0);
+    EXPECT_EQ(a.status, TRPT_DNS_DATA);
+    EXPECT_EQ(a.secure, 0);
+    trpt_dns_answer_clear(&a);
+    trpt_dns_free(plain);
+}
+
+TEST(bad_configuration_and_arguments_are_refused)
+{
+    trpt_dns_config cfg = {.server = "not an address"};
+    trpt_dns *d = NULL;
+    trpt_dns_answer a;
+    char err[256];
+    char longname[300];
+
+    EXPECT(trpt_dns_new(&d, &cfg, err, sizeof err) < 0);
+    EXPECT(d == NULL);
+    EXPECT(err[0] != '\0');
+    cfg.server = NULL;
+    cfg.trust_anchor = "garbage";
+    EXPECT(trpt_dns_new(&d, &cfg, err, sizeof err) < 0);
+    cfg.trust_anchor = NULL;
+    cfg.trust_anchor_file = "/nonexistent/root.key";
+    EXPECT(trpt_dns_new(&d, &cfg, err, sizeof err) < 0);
+    EXPECT_EQ(trpt_dns_new(NULL, NULL, NULL, 0), -EINVAL);
+    cfg = (trpt_dns_config){.server = "127.0.0.1@1", .no_dnssec = 1};
+    ASSERT(trpt_dns_new(&d, &cfg, NULL, 0) == 0);
+    EXPECT_EQ(trpt_dns_query(d, "", TRPT_DNS_TYPE_TXT, &a), -EINVAL);
+    EXPECT_EQ(trpt_dns_query(d, NULL, TRPT_DNS_TYPE_TXT, &a), -EINVAL);
+    memset(longname, 'a', sizeof longname - 1);
+    longname[sizeof longname - 1] = '\0';
+    EXPECT_EQ(trpt_dns_query(d, longname, TRPT_DNS_TYPE_TXT, &a), -EINVAL);
+    EXPECT_EQ(trpt_dns_query(d, "x.test", TRPT_DNS_TYPE_TXT, NULL), -EINVAL);
+    trpt_dns_free(d);
+    trpt_dns_free(NULL);
+    trpt_dns_answer_clear(NULL);
+}
+
+TEST(txt_rdata_decoder_refuses_truncation_and_nul_bytes)
+{
+    static const unsigned char ok[] = {3, 'a', 'b', 'c', 0, 2, 'x', 'y'};
+    static const unsigned char trunc[] = {5, 'a', 'b'};
+    static const unsigned char nul[] = {3, 'a', 0, 'c'};
+    trpt_strv sv = {0};
+
+    ASSERT(trpt_dns_txt_strings(ok, sizeof ok, &sv) == 0);
+    ASSERT(sv.n == 3); /* an empty string is a string */
+    EXPECT_STREQ(sv.v[0], "abc");
+    EXPECT_STREQ(sv.v[1], "");
+    EXPECT_STREQ(sv.v[2], "xy");
+    trpt_strv_free(&sv);
+    EXPECT_EQ(trpt_dns_txt_strings(trunc, sizeof trunc, &sv), -EBADMSG);
+    trpt_strv_free(&sv);
+    EXPECT_EQ(trpt_dns_txt_strings(nul, sizeof nul, &sv), -EBADMSG);
+    trpt_strv_free(&sv);
+    EXPECT_EQ(trpt_dns_txt_strings(ok, 0, &sv), -EBADMSG);
+}
+
+TEST(mx_rdata_decoder_refuses_pointers_trailing_bytes_and_odd_labels)
+{
+    static const unsigned char ok[] = {0,   10,  2,   'M', 'x', 4,
+                                       't', 'e', 's', 't', 0};
+    static const unsigned char root[] = {0, 0, 0}; /* null MX, RFC 7505 */
+    static const unsigned char ptr[] = {0, 10, 0xc0, 12};
+    static const unsigned char trailing[] = {0, 10, 1, 'a', 0, 'x'};
+    static const unsigned char odd[] = {0, 10, 2, 'a', ' ', 0};
+    static const unsigned char unterminated[] = {0, 10, 1, 'a'};
+    unsigned pref;
+    char host[256], tiny[3];
+
+    ASSERT(trpt_dns_mx(ok, sizeof ok, &pref, host, sizeof host) == 0);
+    EXPECT_EQ(pref, 10);
+    EXPECT_STREQ(host, "mx.test");
+    EXPECT_EQ(trpt_dns_mx(ok, sizeof ok, &pref, tiny, sizeof tiny),
+              -ENAMETOOLONG);
+    ASSERT(trpt_dns_mx(root, sizeof root, &pref, host, sizeof host) == 0);
+    EXPECT_STREQ(host, "");
+    EXPECT_EQ(trpt_dns_mx(ptr, sizeof ptr, &pref, host, sizeof host), -EBADMSG);
+    EXPECT_EQ(trpt_dns_mx(trailing, sizeof trailing, &pref, host, sizeof host),
+              -EBADMSG);
+    EXPECT_EQ(trpt_dns_mx(odd, sizeof odd, &pref, host, sizeof host), -EBADMSG);
+    EXPECT_EQ(trpt_dns_mx(unterminated, sizeof unterminated, &pref, host,
+                          sizeof host),
+              -EBADMSG);
+}
+
+TEST(tlsa_rdata_needs_association_data)
+{
+    static const unsigned char ok[] = {2, 0, 1, 0xab, 0x01};
+    static const unsigned char empty[] = {3, 1, 1};
+    trpt_buf b;
+
+    trpt_buf_init(&b);
+    ASSERT(trpt_dns_tlsa_string(ok, sizeof ok, &b) == 0);
+    EXPECT_STREQ(b.data, "2 0 1 AB01");
+    EXPECT_EQ(trpt_dns_tlsa_string(empty, sizeof empty, &b), -EBADMSG);
+    trpt_buf_free(&b);
+}
