@@ -9,7 +9,7 @@
 BUILD   ?= build
 SAN     ?=
 CC      ?= gcc
-PKGS    := libfastjson zlib libsystemd libcrypto
+PKGS    := libfastjson zlib libsystemd libcrypto libcurl
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 

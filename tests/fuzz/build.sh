@@ -18,5 +18,5 @@ done
 for f in tests/fuzz/fuzz_*.c; do
     t="$out/$(basename "$f" .c)"
     clang $CFLAGS -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-        -o "$t" "$f" $objs $(pkg-config --libs libfastjson zlib libsystemd libcrypto) -lunbound -lpthread
+        -o "$t" "$f" $objs $(pkg-config --libs libfastjson zlib libsystemd libcrypto libcurl) -lunbound -lpthread
 done
