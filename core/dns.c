@@ -211,33 +211,6 @@ void trpt_dns_free(trpt_dns *d)
 
 /* --- rdata decoders ------------------------------------------------------ */
 
-/* RFC 1035 §3.3.14: one or more <character-string>s, each a length byte
- * and that many bytes. A NUL inside cannot be carried in a C string and
- * has no place in the records we read: refused. */
-int trpt_dns_txt_strings(const unsigned char *rd, size_t len, trpt_strv *out)
-{
-    char s[256];
-    size_t at = 0;
-    int r;
-
-    if (!rd || !out || len == 0)
-        return -EBADMSG;
-    while (at < len) {
-        size_t n = rd[at++];
-
-        if (n > len - at)
-            return -EBADMSG;
-        if (memchr(rd + at, '\0', n))
-            return -EBADMSG;
-        memcpy(s, rd + at, n);
-        s[n] = '\0';
-        if ((r = trpt_strv_push(out, s)) < 0)
-            return r;
-        at += n;
-    }
-    return 0;
-}
-
 /* An uncompressed domain name (libunbound hands rdata out uncompressed)
  * to lower-case text without the trailing dot; "." (root) gives "". */
 static int name_to_text(const unsigned char *p, size_t len, char *out,

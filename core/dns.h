@@ -19,10 +19,7 @@
  * trpt_dns_answer_clear() free an answer's memory (reusable)
  * trpt_dns_free()         NULL ok
  *
- * Decoding rdata (every length distrusted):
- * trpt_dns_txt_strings()  a TXT rdata's character-strings, in order
- *                         (RFC 1035 §3.3.14); the caller concatenates
- *                         them where the protocol says so (RFC 8460 §3)
+ * Decoding rdata (every length distrusted; TXT: tlsrpt_txt.h):
  * trpt_dns_mx()           an MX rdata: preference and exchange host
  *                         (lower-case, no trailing dot)
  * trpt_dns_tlsa_string()  a TLSA rdata as "usage selector mtype HEX"
@@ -36,7 +33,6 @@
 #include <stdint.h>
 
 #include "buf.h"
-#include "record.h"
 
 #define TRPT_DNS_TYPE_MX   15
 #define TRPT_DNS_TYPE_TXT  16
@@ -88,7 +84,6 @@ int trpt_dns_query(trpt_dns *d, const char *name, uint16_t type,
 void trpt_dns_answer_clear(trpt_dns_answer *ans);
 void trpt_dns_free(trpt_dns *d);
 
-int trpt_dns_txt_strings(const unsigned char *rd, size_t len, trpt_strv *out);
 int trpt_dns_mx(const unsigned char *rd, size_t len, unsigned *preference,
                 char *host, size_t hostlen);
 int trpt_dns_tlsa_string(const unsigned char *rd, size_t len, trpt_buf *out);
