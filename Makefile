@@ -86,7 +86,7 @@ $(CORE_LIB): $(CORE_OBJ)
 $(TLSRPT_BIN): $(TLSRPT_OBJ) $(CORE_LIB)
 	$(CC) $(LDFLAGS) -o $@ $(TLSRPT_OBJ) $(CORE_LIB) $(LDLIBS)
 
-$(BUILD)/tests/%: tests/%.c tests/harness.h $(CORE_LIB)
+$(BUILD)/tests/%: tests/%.c tests/harness.h tests/servers.h $(CORE_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Itests $(LDFLAGS) -o $@ $< $(CORE_LIB) $(LDLIBS)
 

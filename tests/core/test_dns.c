@@ -5,18 +5,10 @@
  * decoders on hostile input. */
 #include "harness.h"
 #include "dns.h"
+#include "servers.h"
 #include "tlsrpt_txt.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netinet/in.h>
-#include <signal.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
-
-#define KNOTD "/usr/sbin/knotd"
 
 static const char zone[] =
     "$ORIGIN test.\n"
@@ -36,153 +28,7 @@ static const char zone[] =
     "6700642b670e40da43d7640022f6dd5f16f3793cfdb5b9556b1fabfa256a8990\n"
     "nodata A 127.0.0.1\n";
 
-static pid_t knot_pid;
-static char knot_server[64];
-static char knot_dir[1024];
-
-static int free_port(void)
-{
-    struct sockaddr_in a = {.sin_family = AF_INET};
-    socklen_t alen = sizeof a;
-    int fd = socket(AF_INET, SOCK_DGRAM, 0);
-    int port = -1;
-
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-        getsockname(fd, (struct sockaddr *)&a, &alen) == 0)
-        port = ntohs(a.sin_port);
-    if (fd >= 0)
-        close(fd);
-    return port;
-}
-
-static int write_file(const char *dir, const char *name, const char *text)
-{
-    char path[4400];
-    FILE *f;
-
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    if (!(f = fopen(path, "w")))
-        return -errno;
-    fputs(text, f);
-    return fclose(f) == 0 ? 0 : -EIO;
-}
-
-static void knot_stop(void)
-{
-    char cmd[1100];
-    int status;
-
-    if (knot_pid > 0) {
-        kill(knot_pid, SIGTERM);
-        waitpid(knot_pid, &status, 0);
-        knot_pid = 0;
-    }
-    if (knot_dir[0] && !getenv("TRPT_KEEP_TMP")) {
-        snprintf(cmd, sizeof cmd, "rm -rf '%s'", knot_dir);
-        if (system(cmd) != 0)
-            fprintf(stderr, "could not remove %s\n", knot_dir);
-    }
-}
-
-/* Starts knotd on a free loopback port, serving and signing the zone. */
-static int knot_start(void)
-{
-    char conf[8192];
-    char path[4400];
-    int port = free_port();
-
-    if (port < 0)
-        return -EADDRINUSE;
-    /* Its own directory: test_tmpdir() is removed after each case. */
-    snprintf(knot_dir, sizeof knot_dir, "%s/trpt-knot-XXXXXX",
-             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    if (!mkdtemp(knot_dir))
-        return -errno;
-    snprintf(path, sizeof path, "%s/db", knot_dir);
-    if (mkdir(path, 0700) < 0) /* knotd does not create it */
-        return -errno;
-    snprintf(conf, sizeof conf,
-             "server:\n    listen: 127.0.0.1@%d\n    rundir: %s\n"
-             "%s"
-             "database:\n    storage: %s/db\n"
-             "template:\n  - id: default\n    storage: %s\n"
-             "    journal-content: none\n    zonefile-sync: -1\n"
-             "    dnssec-signing: on\n"
-             "zone:\n  - domain: test\n    file: test.zone\n",
-             port, knot_dir, getuid() == 0 ? "    user: root\n" : "", knot_dir,
-             knot_dir);
-    if (write_file(knot_dir, "knot.conf", conf) < 0 ||
-        write_file(knot_dir, "test.zone", zone) < 0)
-        return -EIO;
-    snprintf(path, sizeof path, "%s/knot.conf", knot_dir);
-    knot_pid = fork();
-    if (knot_pid < 0)
-        return -errno;
-    if (knot_pid == 0) {
-        char log[4400];
-
-        snprintf(log, sizeof log, "%s/knot.log", knot_dir);
-        if (!freopen(log, "w", stdout) || !freopen(log, "a", stderr))
-            _exit(126);
-        execl(KNOTD, "knotd", "-c", path, (char *)NULL);
-        _exit(127);
-    }
-    atexit(knot_stop);
-    snprintf(knot_server, sizeof knot_server, "127.0.0.1@%d", port);
-    return 0;
-}
-
-/* Waits until the server answers for the signed zone (SOA through a
- * non-validating resolver), then reads the zone's key-signing key with
- * knot's keymgr, for the trust anchor. */
-static int fetch_ksk(char *anchor, size_t len)
-{
-    trpt_dns_config cfg = {
-        .server = knot_server, .no_dnssec = 1, .unblock_zone = "test"};
-    trpt_dns *d = NULL;
-    trpt_dns_answer a;
-    char cmd[1200];
-    FILE *p;
-    int r = -ETIMEDOUT;
-
-    if (trpt_dns_new(&d, &cfg, NULL, 0) < 0)
-        return -EINVAL;
-    for (int tries = 0; tries < 100 && r < 0; tries++) {
-        struct timespec ts = {0, 100 * 1000 * 1000};
-
-        if (trpt_dns_query(d, "test", 6 /* SOA */, &a) == 0 &&
-            a.status == TRPT_DNS_DATA)
-            r = 0;
-        trpt_dns_answer_clear(&a);
-        if (r < 0)
-            nanosleep(&ts, NULL);
-    }
-    trpt_dns_free(d);
-    if (r < 0)
-        return r;
-    snprintf(cmd, sizeof cmd, "keymgr -c '%s/knot.conf' test dnskey 2>&1",
-             knot_dir);
-    r = -ENOENT;
-    /* The keys may still be being written when the zone first answers. */
-    for (int tries = 0; tries < 50 && r < 0; tries++) {
-        struct timespec ts = {0, 100 * 1000 * 1000};
-
-        if (!(p = popen(cmd, "r")))
-            return -errno;
-        while (fgets(anchor, (int)len, p))
-            if (r < 0 && strstr(anchor, " DNSKEY 257 ")) {
-                anchor[strcspn(anchor, "\n")] = '\0';
-                r = 0;
-            }
-        pclose(p);
-        if (r < 0)
-            nanosleep(&ts, NULL);
-    }
-    return r;
-}
-
-static char anchor[2048];
+static knot_server knot;
 
 static trpt_dns *validating(void)
 {
@@ -192,19 +38,17 @@ static trpt_dns *validating(void)
     char err[256];
 
     if (!started) {
-        started = 1;
-        int r = access(KNOTD, X_OK) == 0 ? knot_start() : -ENOENT;
+        int r = knot_start(&knot, "test", zone);
 
-        if (r == 0)
-            r = fetch_ksk(anchor, sizeof anchor);
+        started = 1;
         ok = r == 0;
         if (!ok)
             fprintf(stderr, "knotd did not come up: %s\n", strerror(-r));
     }
     if (!ok)
         return NULL;
-    cfg.server = knot_server;
-    cfg.trust_anchor = anchor;
+    cfg.server = knot.server;
+    cfg.trust_anchor = knot.anchor;
     cfg.unblock_zone = "test";
     if (trpt_dns_new(&d, &cfg, err, sizeof err) < 0) {
         fprintf(stderr, "trpt_dns_new: %s\n", err);
@@ -313,7 +157,7 @@ TEST(a_wrong_trust_anchor_makes_answers_bogus_never_secure)
 
     ASSERT(d != NULL);
     trpt_dns_free(d);
-    cfg.server = knot_server;
+    cfg.server = knot.server;
     cfg.unblock_zone = "test";
     ASSERT(trpt_dns_new(&wrong, &cfg, NULL, 0) == 0);
     ASSERT(trpt_dns_query(wrong, "_25._tcp.mx.dane.test", TRPT_DNS_TYPE_TLSA,
@@ -334,7 +178,7 @@ TEST(without_validation_answers_are_never_secure)
 
     ASSERT(d != NULL);
     trpt_dns_free(d);
-    cfg.server = knot_server;
+    cfg.server = knot.server;
     cfg.unblock_zone = "test";
     ASSERT(trpt_dns_new(&plain, &cfg, NULL, 0) == 0);
     ASSERT(trpt_dns_query(plain, "_25._tcp.mx.dane.test", TRPT_DNS_TYPE_TLSA,

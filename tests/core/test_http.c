@@ -3,96 +3,36 @@
  * here), including failures, time-outs, redirects and the address guard. */
 #include "harness.h"
 #include "http.h"
+#include "servers.h"
 
 #include <errno.h>
-#include <signal.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
 
-static pid_t server_pid;
+static https_server srv;
 static int server_port;
-static char dir[1024], cert[1100], key[1100], logfile[1100];
+static char cert[1100], logfile[1100];
 static char connect_any[64];
 static const char *const allow_loopback[] = {"127.0.0.1", NULL};
 static const char *connect_list[2];
 
-static void server_stop(void)
-{
-    char cmd[1100];
-    int status;
-
-    if (server_pid > 0) {
-        kill(server_pid, SIGTERM);
-        waitpid(server_pid, &status, 0);
-        server_pid = 0;
-    }
-    if (dir[0] && !getenv("TRPT_KEEP_TMP")) {
-        snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-        if (system(cmd) != 0)
-            fprintf(stderr, "could not remove %s\n", dir);
-    }
-}
-
-static int read_port(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    int port = 0;
-
-    if (!f)
-        return 0;
-    if (fscanf(f, "%d", &port) != 1)
-        port = 0;
-    fclose(f);
-    return port;
-}
-
 static int server_start(void)
 {
     static int started, ok;
-    char cmd[4096], portfile[1100];
 
     if (started)
         return ok;
     started = 1;
-    snprintf(dir, sizeof dir, "%s/trpt-https-XXXXXX",
-             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    if (!mkdtemp(dir))
+    if (https_start(&srv, "DNS:receiver.test,DNS:other.test,"
+                          "DNS:mta-sts.good.test,DNS:mta-sts.json.test,"
+                          "DNS:mta-sts.big.test,DNS:mta-sts.redir.test,"
+                          "DNS:mta-sts.missing.test,IP:127.0.0.1") < 0)
         return 0;
-    atexit(server_stop);
-    snprintf(cert, sizeof cert, "%s/cert.pem", dir);
-    snprintf(key, sizeof key, "%s/key.pem", dir);
-    snprintf(logfile, sizeof logfile, "%s/requests.log", dir);
-    snprintf(portfile, sizeof portfile, "%s/port", dir);
-    snprintf(cmd, sizeof cmd,
-             "openssl req -x509 -newkey rsa:2048 -nodes -keyout '%s' "
-             "-out '%s' -days 2 -subj /CN=receiver.test -addext "
-             "'subjectAltName=DNS:receiver.test,DNS:other.test,"
-             "DNS:mta-sts.good.test,DNS:mta-sts.json.test,"
-             "DNS:mta-sts.big.test,DNS:mta-sts.redir.test,"
-             "DNS:mta-sts.missing.test,IP:127.0.0.1' >/dev/null 2>&1",
-             key, cert);
-    if (system(cmd) != 0)
-        return 0;
-    server_pid = fork();
-    if (server_pid < 0)
-        return 0;
-    if (server_pid == 0) {
-        execl("/usr/bin/python3", "python3", "tests/http/https_server.py", cert,
-              key, portfile, logfile, (char *)NULL);
-        _exit(127);
-    }
-    for (int i = 0; i < 100 && !server_port; i++) {
-        struct timespec ts = {0, 50 * 1000 * 1000};
-
-        server_port = read_port(portfile);
-        if (!server_port)
-            nanosleep(&ts, NULL);
-    }
+    server_port = srv.port;
+    snprintf(cert, sizeof cert, "%s", srv.cert);
+    snprintf(logfile, sizeof logfile, "%s", srv.log);
     /* Every name, on any port, reaches the test server. */
     snprintf(connect_any, sizeof connect_any, "::127.0.0.1:%d", server_port);
     connect_list[0] = connect_any;
-    ok = server_port > 0;
+    ok = 1;
     return ok;
 }
 
