@@ -1,6 +1,7 @@
 /* config.c - the configuration file parser and defaults. See config.h and
  * docs/tlsrpt.conf.5 (the user-facing description of every parameter). */
 #include "config.h"
+#include "config_internal.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -26,15 +27,7 @@
 
 /* --- error reporting --------------------------------------------------- */
 
-typedef struct config_reader {
-    const char *path;
-    unsigned line;
-    char *err;
-    size_t errlen;
-} config_reader;
-
-__attribute__((format(printf, 2, 3))) static int
-config_error(config_reader *rd, const char *fmt, ...)
+int trpt_cfg_error(trpt_cfg_reader *rd, const char *fmt, ...)
 {
     va_list ap;
     int n = 0;
@@ -55,7 +48,7 @@ config_error(config_reader *rd, const char *fmt, ...)
 
 /* --- small helpers ----------------------------------------------------- */
 
-static int replace_string(char **field, const char *value)
+int trpt_cfg_replace(char **field, const char *value)
 {
     char *copy = strdup(value);
 
@@ -70,8 +63,8 @@ static int replace_string(char **field, const char *value)
  * as real names carry it). Normalized to lower case without trailing dot.
  * With allow_wildcard, a leading "*." label is accepted (RFC 8461 §3.2 mx
  * patterns, and wildcard hints). */
-static int normalize_domain(const char *in, int allow_wildcard, char *out,
-                            size_t outlen)
+int trpt_cfg_normalize_domain(const char *in, int allow_wildcard, char *out,
+                              size_t outlen)
 {
     size_t len = strlen(in), label = 0, start = 0;
 
@@ -105,7 +98,7 @@ static int normalize_domain(const char *in, int allow_wildcard, char *out,
 
 /* Strict UTF-8 (RFC 3629: no overlongs, no surrogates, <= U+10FFFF), and
  * no control characters: values end up in JSON reports and in logs. */
-static int text_is_clean(const char *s)
+int trpt_cfg_text_clean(const char *s)
 {
     const unsigned char *p = (const unsigned char *)s;
 
@@ -185,6 +178,7 @@ void trpt_config_free(trpt_config *c)
     free(c->hints);
     trpt_strv_free(&c->exclude_senders);
     trpt_strv_free(&c->exclude_domains);
+    trpt_cfg_delivery_free(&c->delivery);
     free(c);
 }
 
@@ -211,61 +205,64 @@ int trpt_config_defaults(trpt_config **out)
     c->max_sessions = 100000;
     c->session_timeout = 3600;
     c->postfix_tlsrpt = TRPT_TLSRPT_AUTO;
+    trpt_cfg_delivery_defaults(&c->delivery);
     *out = c;
     return 0;
 }
 
 /* --- one parameter each -------------------------------------------------- */
 
-static int set_text(config_reader *rd, char **field, const char *value)
+int trpt_cfg_set_text(trpt_cfg_reader *rd, char **field, const char *value)
 {
     if (!*value)
-        return config_error(rd, "empty value");
+        return trpt_cfg_error(rd, "empty value");
     if (strlen(value) > 1024)
-        return config_error(rd, "value longer than 1024 bytes");
-    if (!text_is_clean(value))
-        return config_error(rd, "value is not clean UTF-8 text");
-    return replace_string(field, value);
+        return trpt_cfg_error(rd, "value longer than 1024 bytes");
+    if (!trpt_cfg_text_clean(value))
+        return trpt_cfg_error(rd, "value is not clean UTF-8 text");
+    return trpt_cfg_replace(field, value);
 }
 
 /* Spool, state and outbox are used by daemons whose working directory is
  * not the admin's: relative paths would silently point elsewhere. */
-static int set_directory(config_reader *rd, char **field, const char *value)
+static int set_directory(trpt_cfg_reader *rd, char **field, const char *value)
 {
     if (value[0] != '/')
-        return config_error(rd, "directory must be an absolute path: %s",
-                            value);
+        return trpt_cfg_error(rd, "directory must be an absolute path: %s",
+                              value);
     if (strlen(value) > 3072)
-        return config_error(rd, "directory path too long");
-    if (!text_is_clean(value))
-        return config_error(rd, "directory path is not clean text");
-    return replace_string(field, value);
+        return trpt_cfg_error(rd, "directory path too long");
+    if (!trpt_cfg_text_clean(value))
+        return trpt_cfg_error(rd, "directory path is not clean text");
+    return trpt_cfg_replace(field, value);
 }
 
-static int set_domain(config_reader *rd, char **field, const char *value)
+int trpt_cfg_set_domain(trpt_cfg_reader *rd, char **field, const char *value)
 {
     char dom[DOMAIN_MAX + 1];
 
-    if (normalize_domain(value, 0, dom, sizeof dom) < 0)
-        return config_error(rd, "not a valid domain name: %s", value);
-    return replace_string(field, dom);
+    if (trpt_cfg_normalize_domain(value, 0, dom, sizeof dom) < 0)
+        return trpt_cfg_error(rd, "not a valid domain name: %s", value);
+    return trpt_cfg_replace(field, dom);
 }
 
-static int set_unsigned(config_reader *rd, unsigned *field, const char *value,
-                        unsigned long min, unsigned long max)
+int trpt_cfg_set_unsigned(trpt_cfg_reader *rd, unsigned *field,
+                          const char *value, unsigned long min,
+                          unsigned long max)
 {
     unsigned long v;
     int r = parse_unsigned(value, min, max, &v);
 
     if (r == -ERANGE)
-        return config_error(rd, "%s out of range (%lu..%lu)", value, min, max);
+        return trpt_cfg_error(rd, "%s out of range (%lu..%lu)", value, min,
+                              max);
     if (r < 0)
-        return config_error(rd, "not a number: %s", value);
+        return trpt_cfg_error(rd, "not a number: %s", value);
     *field = (unsigned)v;
     return 0;
 }
 
-static int set_fsync(config_reader *rd, trpt_fsync_policy *field,
+static int set_fsync(trpt_cfg_reader *rd, trpt_fsync_policy *field,
                      const char *value)
 {
     if (strcmp(value, "always") == 0)
@@ -273,15 +270,15 @@ static int set_fsync(config_reader *rd, trpt_fsync_policy *field,
     else if (strcmp(value, "never") == 0)
         *field = TRPT_FSYNC_NEVER;
     else
-        return config_error(rd, "spool_fsync must be always or never, not %s",
-                            value);
+        return trpt_cfg_error(rd, "spool_fsync must be always or never, not %s",
+                              value);
     return 0;
 }
 
 /* Postfix 3.10+ "TLSRPT:" lines: yes = only they count, no = ignore them
  * (classic lines only), auto = classic lines until a host logs TLSRPT:,
  * datagrams = no Postfix line counts (tlsrpt collect reports Postfix). */
-static int set_tlsrpt_mode(config_reader *rd, trpt_tlsrpt_mode *field,
+static int set_tlsrpt_mode(trpt_cfg_reader *rd, trpt_tlsrpt_mode *field,
                            const char *value)
 {
     if (strcmp(value, "auto") == 0)
@@ -293,16 +290,16 @@ static int set_tlsrpt_mode(config_reader *rd, trpt_tlsrpt_mode *field,
     else if (strcmp(value, "datagrams") == 0)
         *field = TRPT_TLSRPT_DATAGRAMS;
     else
-        return config_error(rd,
-                            "postfix_tlsrpt must be auto, yes, no or "
-                            "datagrams, not %s",
-                            value);
+        return trpt_cfg_error(rd,
+                              "postfix_tlsrpt must be auto, yes, no or "
+                              "datagrams, not %s",
+                              value);
     return 0;
 }
 
 /* The envelope sender our own report mails use; matched against Postfix
  * "from=<...>" and Exim "<=" (design.md, exclusion of our own reports). */
-static int add_sender(config_reader *rd, trpt_config *c, const char *value)
+static int add_sender(trpt_cfg_reader *rd, trpt_config *c, const char *value)
 {
     size_t len = strlen(value);
     char addr[320];
@@ -312,24 +309,24 @@ static int add_sender(config_reader *rd, trpt_config *c, const char *value)
         len -= 2;
     }
     if (len == 0 || len >= sizeof addr)
-        return config_error(rd, "exclude_sender needs an address");
+        return trpt_cfg_error(rd, "exclude_sender needs an address");
     memcpy(addr, value, len);
     addr[len] = '\0';
     for (size_t i = 0; i < len; i++)
         if (isspace((unsigned char)addr[i]) || addr[i] == '<' || addr[i] == '>')
-            return config_error(rd, "not an envelope address: %s", value);
-    if (!text_is_clean(addr) || !strchr(addr, '@'))
-        return config_error(rd, "not an envelope address: %s", addr);
+            return trpt_cfg_error(rd, "not an envelope address: %s", value);
+    if (!trpt_cfg_text_clean(addr) || !strchr(addr, '@'))
+        return trpt_cfg_error(rd, "not an envelope address: %s", addr);
     return trpt_strv_push(&c->exclude_senders, addr);
 }
 
-static int add_excluded_domain(config_reader *rd, trpt_config *c,
+static int add_excluded_domain(trpt_cfg_reader *rd, trpt_config *c,
                                const char *value)
 {
     char dom[DOMAIN_MAX + 1];
 
-    if (normalize_domain(value, 0, dom, sizeof dom) < 0)
-        return config_error(rd, "not a valid domain name: %s", value);
+    if (trpt_cfg_normalize_domain(value, 0, dom, sizeof dom) < 0)
+        return trpt_cfg_error(rd, "not a valid domain name: %s", value);
     return trpt_strv_push(&c->exclude_domains, dom);
 }
 
@@ -341,13 +338,13 @@ typedef struct hint_options {
     const char *max_age; /* NULL = not given */
 } hint_options;
 
-static int parse_hint_option(config_reader *rd, char *word, hint_options *o)
+static int parse_hint_option(trpt_cfg_reader *rd, char *word, hint_options *o)
 {
     char *eq = strchr(word, '=');
     const char **slot;
 
     if (!eq)
-        return config_error(rd, "policy_hint option without '=': %s", word);
+        return trpt_cfg_error(rd, "policy_hint option without '=': %s", word);
     *eq = '\0';
     if (strcmp(word, "mode") == 0)
         slot = &o->mode;
@@ -356,16 +353,16 @@ static int parse_hint_option(config_reader *rd, char *word, hint_options *o)
     else if (strcmp(word, "max_age") == 0)
         slot = &o->max_age;
     else
-        return config_error(rd, "unknown policy_hint option: %s", word);
+        return trpt_cfg_error(rd, "unknown policy_hint option: %s", word);
     if (*slot)
-        return config_error(rd, "policy_hint option %s given twice", word);
+        return trpt_cfg_error(rd, "policy_hint option %s given twice", word);
     if (!eq[1])
-        return config_error(rd, "policy_hint option %s has no value", word);
+        return trpt_cfg_error(rd, "policy_hint option %s has no value", word);
     *slot = eq + 1;
     return 0;
 }
 
-static int hint_add_mx_patterns(config_reader *rd, trpt_policy_hint *h,
+static int hint_add_mx_patterns(trpt_cfg_reader *rd, trpt_policy_hint *h,
                                 char *list)
 {
     char pat[DOMAIN_MAX + 1], line[DOMAIN_MAX + 8];
@@ -374,15 +371,15 @@ static int hint_add_mx_patterns(config_reader *rd, trpt_policy_hint *h,
 
     for (char *p = strtok_r(list, ",", &save); p;
          p = strtok_r(NULL, ",", &save)) {
-        if (normalize_domain(p, 1, pat, sizeof pat) < 0)
-            return config_error(rd, "not a valid mx pattern: %s", p);
+        if (trpt_cfg_normalize_domain(p, 1, pat, sizeof pat) < 0)
+            return trpt_cfg_error(rd, "not a valid mx pattern: %s", p);
         snprintf(line, sizeof line, "mx: %s", pat);
         if ((r = trpt_strv_push(&h->policy_strings, line)) < 0 ||
             (r = trpt_strv_push(&h->mx_hosts, pat)) < 0)
             return r;
     }
     if (h->mx_hosts.n == 0)
-        return config_error(rd, "policy_hint mx= lists no pattern");
+        return trpt_cfg_error(rd, "policy_hint mx= lists no pattern");
     return 0;
 }
 
@@ -390,7 +387,7 @@ static int hint_add_mx_patterns(config_reader *rd, trpt_policy_hint *h,
  * §3.2: "version: STSv1", "mode: ...", "mx: ..." per pattern, "max_age: N")
  * and mx-host the mx patterns. The admin supplies what the logs cannot say;
  * mode defaults to enforce, max_age is left out unless given. */
-static int hint_build_sts(config_reader *rd, trpt_policy_hint *h,
+static int hint_build_sts(trpt_cfg_reader *rd, trpt_policy_hint *h,
                           hint_options *o)
 {
     char line[64];
@@ -400,8 +397,8 @@ static int hint_build_sts(config_reader *rd, trpt_policy_hint *h,
 
     if (strcmp(mode, "enforce") != 0 && strcmp(mode, "testing") != 0 &&
         strcmp(mode, "none") != 0)
-        return config_error(rd, "mode must be enforce, testing or none: %s",
-                            mode);
+        return trpt_cfg_error(rd, "mode must be enforce, testing or none: %s",
+                              mode);
     if ((r = trpt_strv_push(&h->policy_strings, "version: STSv1")) < 0)
         return r;
     snprintf(line, sizeof line, "mode: %s", mode);
@@ -412,13 +409,13 @@ static int hint_build_sts(config_reader *rd, trpt_policy_hint *h,
             return r;
     } else if (strcmp(mode, "none") != 0) {
         /* RFC 8461 §3.2: mx is required unless mode is none. */
-        return config_error(rd, "sts policy_hint needs mx=PATTERN[,...]");
+        return trpt_cfg_error(rd, "sts policy_hint needs mx=PATTERN[,...]");
     }
     if (o->max_age) {
         r = parse_unsigned(o->max_age, 0, STS_MAX_AGE_LIMIT, &age);
         if (r < 0)
-            return config_error(rd, "max_age must be 0..%u: %s",
-                                STS_MAX_AGE_LIMIT, o->max_age);
+            return trpt_cfg_error(rd, "max_age must be 0..%u: %s",
+                                  STS_MAX_AGE_LIMIT, o->max_age);
         snprintf(line, sizeof line, "max_age: %lu", age);
         if ((r = trpt_strv_push(&h->policy_strings, line)) < 0)
             return r;
@@ -426,7 +423,7 @@ static int hint_build_sts(config_reader *rd, trpt_policy_hint *h,
     return 0;
 }
 
-static int parse_hint_type(config_reader *rd, const char *word,
+static int parse_hint_type(trpt_cfg_reader *rd, const char *word,
                            trpt_policy_type *type)
 {
     if (strcmp(word, "sts") == 0)
@@ -436,14 +433,14 @@ static int parse_hint_type(config_reader *rd, const char *word,
     else if (strcmp(word, "no-policy-found") == 0)
         *type = TRPT_POLICY_NONE;
     else
-        return config_error(
+        return trpt_cfg_error(
             rd, "policy type must be sts, tlsa or no-policy-found: %s", word);
     return 0;
 }
 
 /* Fill *h from "DOMAIN TYPE [mode=..] [mx=..] [max_age=N]"; value is
  * modified (split in place). */
-static int parse_hint(config_reader *rd, char *value, trpt_policy_hint *h)
+static int parse_hint(trpt_cfg_reader *rd, char *value, trpt_policy_hint *h)
 {
     char dom[DOMAIN_MAX + 1];
     char *save = NULL, *word;
@@ -454,16 +451,16 @@ static int parse_hint(config_reader *rd, char *value, trpt_policy_hint *h)
     domain_word = strtok_r(value, " \t", &save);
     type_word = strtok_r(NULL, " \t", &save);
     if (!domain_word || !type_word)
-        return config_error(rd, "policy_hint needs DOMAIN TYPE [options]");
-    if (normalize_domain(domain_word, 1, dom, sizeof dom) < 0)
-        return config_error(rd, "not a valid domain name: %s", domain_word);
+        return trpt_cfg_error(rd, "policy_hint needs DOMAIN TYPE [options]");
+    if (trpt_cfg_normalize_domain(domain_word, 1, dom, sizeof dom) < 0)
+        return trpt_cfg_error(rd, "not a valid domain name: %s", domain_word);
     if ((r = parse_hint_type(rd, type_word, &h->type)) < 0)
         return r;
     while ((word = strtok_r(NULL, " \t", &save)))
         if ((r = parse_hint_option(rd, word, &opts)) < 0)
             return r;
     if (h->type != TRPT_POLICY_STS && (opts.mode || opts.mx || opts.max_age))
-        return config_error(rd, "mode, mx and max_age apply to sts only");
+        return trpt_cfg_error(rd, "mode, mx and max_age apply to sts only");
     if (!(h->domain = strdup(dom)))
         return -ENOMEM;
     if (h->type == TRPT_POLICY_STS)
@@ -471,21 +468,21 @@ static int parse_hint(config_reader *rd, char *value, trpt_policy_hint *h)
     return 0;
 }
 
-static int add_hint(config_reader *rd, trpt_config *c, char *value)
+static int add_hint(trpt_cfg_reader *rd, trpt_config *c, char *value)
 {
     trpt_policy_hint h = {0}, *grown;
     int r;
 
     if (c->n_hints >= CONFIG_MAX_HINTS)
-        return config_error(rd, "more than %u policy_hint lines",
-                            CONFIG_MAX_HINTS);
+        return trpt_cfg_error(rd, "more than %u policy_hint lines",
+                              CONFIG_MAX_HINTS);
     if ((r = parse_hint(rd, value, &h)) < 0) {
         hint_clear(&h);
         return r;
     }
     for (size_t i = 0; i < c->n_hints; i++) {
         if (strcmp(c->hints[i].domain, h.domain) == 0) {
-            r = config_error(rd, "second policy_hint for %s", h.domain);
+            r = trpt_cfg_error(rd, "second policy_hint for %s", h.domain);
             hint_clear(&h);
             return r;
         }
@@ -502,15 +499,17 @@ static int add_hint(config_reader *rd, trpt_config *c, char *value)
 
 /* --- the file ------------------------------------------------------------ */
 
-static int apply_setting(config_reader *rd, trpt_config *c, const char *name,
+static int apply_setting(trpt_cfg_reader *rd, trpt_config *c, const char *name,
                          char *value)
 {
+    int r;
+
     if (strcmp(name, "organization_name") == 0)
-        return set_text(rd, &c->organization_name, value);
+        return trpt_cfg_set_text(rd, &c->organization_name, value);
     if (strcmp(name, "contact_info") == 0)
-        return set_text(rd, &c->contact_info, value);
+        return trpt_cfg_set_text(rd, &c->contact_info, value);
     if (strcmp(name, "submitter_domain") == 0)
-        return set_domain(rd, &c->submitter_domain, value);
+        return trpt_cfg_set_domain(rd, &c->submitter_domain, value);
     if (strcmp(name, "spool_directory") == 0)
         return set_directory(rd, &c->spool_directory, value);
     if (strcmp(name, "state_directory") == 0)
@@ -524,16 +523,20 @@ static int apply_setting(config_reader *rd, trpt_config *c, const char *name,
     if (strcmp(name, "exclude_domain") == 0)
         return add_excluded_domain(rd, c, value);
     if (strcmp(name, "report_delay") == 0) /* up to a week of grace */
-        return set_unsigned(rd, &c->report_delay, value, 0, 7 * 86400);
+        return trpt_cfg_set_unsigned(rd, &c->report_delay, value, 0, 7 * 86400);
     if (strcmp(name, "spool_fsync") == 0)
         return set_fsync(rd, &c->spool_fsync, value);
     if (strcmp(name, "postfix_tlsrpt") == 0)
         return set_tlsrpt_mode(rd, &c->postfix_tlsrpt, value);
     if (strcmp(name, "max_sessions") == 0)
-        return set_unsigned(rd, &c->max_sessions, value, 1, 100000000);
+        return trpt_cfg_set_unsigned(rd, &c->max_sessions, value, 1, 100000000);
     if (strcmp(name, "session_timeout") == 0)
-        return set_unsigned(rd, &c->session_timeout, value, 1, 7 * 86400);
-    return config_error(rd, "unknown parameter: %s", name);
+        return trpt_cfg_set_unsigned(rd, &c->session_timeout, value, 1,
+                                     7 * 86400);
+    r = trpt_cfg_delivery_setting(rd, c, name, value);
+    if (r != -ENOENT)
+        return r;
+    return trpt_cfg_error(rd, "unknown parameter: %s", name);
 }
 
 static char *trim(char *s)
@@ -550,7 +553,7 @@ static char *trim(char *s)
 
 /* A value may be enclosed in double quotes (to keep leading or trailing
  * blanks or a '#'); there are no escapes. */
-static int unquote(config_reader *rd, char **value)
+static int unquote(trpt_cfg_reader *rd, char **value)
 {
     char *v = *value;
     size_t len = strlen(v);
@@ -558,11 +561,11 @@ static int unquote(config_reader *rd, char **value)
     if (v[0] != '"')
         return 0;
     if (len < 2 || v[len - 1] != '"')
-        return config_error(rd, "unterminated quoted value");
+        return trpt_cfg_error(rd, "unterminated quoted value");
     v[len - 1] = '\0';
     *value = v + 1;
     if (strchr(*value, '"'))
-        return config_error(rd, "'\"' inside a quoted value");
+        return trpt_cfg_error(rd, "'\"' inside a quoted value");
     return 0;
 }
 
@@ -581,7 +584,7 @@ static void strip_comment(char *s)
     }
 }
 
-static int parse_line(config_reader *rd, trpt_config *c, char *line)
+static int parse_line(trpt_cfg_reader *rd, trpt_config *c, char *line)
 {
     char *eq, *name, *value;
     int r;
@@ -591,12 +594,12 @@ static int parse_line(config_reader *rd, trpt_config *c, char *line)
     if (!*line)
         return 0;
     if (!(eq = strchr(line, '=')))
-        return config_error(rd, "expected \"name = value\"");
+        return trpt_cfg_error(rd, "expected \"name = value\"");
     *eq = '\0';
     name = trim(line);
     value = trim(eq + 1);
     if (!*name)
-        return config_error(rd, "missing parameter name");
+        return trpt_cfg_error(rd, "missing parameter name");
     if ((r = unquote(rd, &value)) < 0)
         return r;
     return apply_setting(rd, c, name, value);
@@ -604,7 +607,7 @@ static int parse_line(config_reader *rd, trpt_config *c, char *line)
 
 /* Reads lines with a hard length bound (no unbounded buffering) and no NUL
  * bytes. */
-static int parse_stream(config_reader *rd, trpt_config *c, FILE *f)
+static int parse_stream(trpt_cfg_reader *rd, trpt_config *c, FILE *f)
 {
     char *line = NULL;
     size_t cap = 0;
@@ -616,11 +619,12 @@ static int parse_stream(config_reader *rd, trpt_config *c, FILE *f)
         if (n > 0 && line[n - 1] == '\n')
             line[--n] = '\0';
         if ((size_t)n > CONFIG_LINE_MAX) {
-            r = config_error(rd, "line longer than %d bytes", CONFIG_LINE_MAX);
+            r = trpt_cfg_error(rd, "line longer than %d bytes",
+                               CONFIG_LINE_MAX);
             break;
         }
         if (memchr(line, '\0', (size_t)n)) {
-            r = config_error(rd, "NUL byte in line");
+            r = trpt_cfg_error(rd, "NUL byte in line");
             break;
         }
         if ((r = parse_line(rd, c, line)) < 0)
@@ -628,7 +632,7 @@ static int parse_stream(config_reader *rd, trpt_config *c, FILE *f)
     }
     if (r == 0 && ferror(f)) {
         rd->line = 0;
-        config_error(rd, "read error");
+        trpt_cfg_error(rd, "read error");
         r = -EIO;
     }
     free(line);
@@ -637,16 +641,17 @@ static int parse_stream(config_reader *rd, trpt_config *c, FILE *f)
 
 /* Hardening: a configuration that others can write lets them redirect the
  * spool and state directories and the report contents. */
-static int check_file_mode(config_reader *rd, int fd)
+static int check_file_mode(trpt_cfg_reader *rd, int fd)
 {
     struct stat st;
 
     if (fstat(fd, &st) < 0)
         return -errno;
     if (!S_ISREG(st.st_mode))
-        return config_error(rd, "not a regular file");
+        return trpt_cfg_error(rd, "not a regular file");
     if (st.st_mode & S_IWOTH)
-        return config_error(rd, "writable by others; refusing it (chmod o-w)");
+        return trpt_cfg_error(rd,
+                              "writable by others; refusing it (chmod o-w)");
     return 0;
 }
 
@@ -657,7 +662,7 @@ static int apply_derived_defaults(trpt_config *c)
     char contact[DOMAIN_MAX + 32];
 
     if (!c->submitter_domain)
-        return 0;
+        return trpt_cfg_delivery_derive(c);
     if (!c->organization_name &&
         !(c->organization_name = strdup(c->submitter_domain)))
         return -ENOMEM;
@@ -667,13 +672,13 @@ static int apply_derived_defaults(trpt_config *c)
         if (!(c->contact_info = strdup(contact)))
             return -ENOMEM;
     }
-    return 0;
+    return trpt_cfg_delivery_derive(c);
 }
 
 int trpt_config_load(trpt_config **out, const char *path, char *err,
                      size_t errlen)
 {
-    config_reader rd = {.path = path, .err = err, .errlen = errlen};
+    trpt_cfg_reader rd = {.path = path, .err = err, .errlen = errlen};
     trpt_config *c = NULL;
     FILE *f = NULL;
     int fd, r;
@@ -684,7 +689,7 @@ int trpt_config_load(trpt_config **out, const char *path, char *err,
     fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
     if (fd < 0) {
         r = -errno;
-        config_error(&rd, "%s", strerror(-r));
+        trpt_cfg_error(&rd, "%s", strerror(-r));
         return r;
     }
     if ((r = check_file_mode(&rd, fd)) < 0) {
@@ -699,7 +704,7 @@ int trpt_config_load(trpt_config **out, const char *path, char *err,
         (r = parse_stream(&rd, c, f)) < 0 ||
         (r = apply_derived_defaults(c)) < 0) {
         if (r == -ENOMEM && err && errlen && !err[0])
-            config_error(&rd, "out of memory");
+            trpt_cfg_error(&rd, "out of memory");
         trpt_config_free(c);
         fclose(f);
         return r;

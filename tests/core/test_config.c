@@ -98,6 +98,116 @@ TEST(postfix_tlsrpt_takes_its_four_values_and_names_them_on_error)
     EXPECT(fails_at_line("\npostfix_tlsrpt = Datagrams\n", 2, "Datagrams"));
 }
 
+TEST(delivery_defaults_are_safe_and_derive_from_the_submitter)
+{
+    trpt_config *c = NULL;
+
+    ASSERT(load_text("submitter_domain = mail.example.net\n", &c) == 0);
+    EXPECT_EQ(c->delivery.dnssec, 1);
+    EXPECT_EQ(c->delivery.resolve_policies, 1);
+    EXPECT_EQ(c->delivery.smtp_require_tls, 1);
+    EXPECT(c->delivery.smtp_server == NULL); /* sendmail */
+    EXPECT_STREQ(c->delivery.sendmail_path, "/usr/sbin/sendmail");
+    EXPECT_STREQ(c->delivery.report_from, "tlsrpt-noreply@mail.example.net");
+    EXPECT_STREQ(c->delivery.dkim_domain, "mail.example.net");
+    EXPECT(c->delivery.dkim_key_file == NULL);
+    EXPECT_EQ(c->delivery.give_up_after, 86400);
+    EXPECT_EQ(c->delivery.max_destinations, 10);
+    EXPECT_EQ(c->delivery.allow_addresses.n, 0);
+    ASSERT(c->exclude_senders.n == 1);
+    EXPECT_STREQ(c->exclude_senders.v[0], "tlsrpt-noreply@mail.example.net");
+    trpt_config_free(c);
+}
+
+TEST(every_delivery_parameter_is_read)
+{
+    trpt_config *c = NULL;
+    const char *text = "submitter_domain = mail.example.net\n"
+                       "dns_server = 127.0.0.1@5353\n"
+                       "dns_trust_anchor_file = /etc/opentlsrpt/root.key\n"
+                       "dnssec = no\n"
+                       "resolve_policies = no\n"
+                       "https_ca_file = /etc/ssl/local.pem\n"
+                       "allow_address = 127.0.0.1\n"
+                       "allow_address = ::1\n"
+                       "http_timeout = 30\n"
+                       "report_from = reports@example.net\n"
+                       "exclude_sender = reports@example.net\n"
+                       "smtp_server = smtp://relay.example.net:587\n"
+                       "smtp_helo = mail.example.net\n"
+                       "smtp_ca_file = /etc/ssl/relay.pem\n"
+                       "smtp_require_tls = no\n"
+                       "smtp_username = reporter\n"
+                       "smtp_password_file = /etc/opentlsrpt/smtp.pw\n"
+                       "sendmail_path = /usr/lib/sendmail\n"
+                       "dkim_key_file = /etc/opentlsrpt/dkim.pem\n"
+                       "dkim_selector = tlsrpt2026\n"
+                       "dkim_domain = example.net\n"
+                       "send_grace = 600\n"
+                       "send_spread = 60\n"
+                       "retry_base = 30\n"
+                       "retry_max = 900\n"
+                       "give_up_after = 7200\n"
+                       "send_success_only_reports = no\n"
+                       "max_report_size = 100000\n"
+                       "max_destinations = 3\n"
+                       "suppress = Noisy.Example.com\n"
+                       "suppress = later.example.com until=2026-12-31\n";
+
+    ASSERT(load_text(text, &c) == 0);
+    EXPECT_STREQ(c->delivery.dns_server, "127.0.0.1@5353");
+    EXPECT_STREQ(c->delivery.dns_trust_anchor_file, "/etc/opentlsrpt/root.key");
+    EXPECT_EQ(c->delivery.dnssec, 0);
+    EXPECT_EQ(c->delivery.resolve_policies, 0);
+    EXPECT_STREQ(c->delivery.https_ca_file, "/etc/ssl/local.pem");
+    ASSERT(c->delivery.allow_addresses.n == 2);
+    EXPECT_STREQ(c->delivery.allow_addresses.v[1], "::1");
+    EXPECT_EQ(c->delivery.http_timeout, 30);
+    EXPECT_STREQ(c->delivery.report_from, "reports@example.net");
+    ASSERT(c->exclude_senders.n == 1); /* not twice */
+    EXPECT_STREQ(c->delivery.smtp_server, "smtp://relay.example.net:587");
+    EXPECT_STREQ(c->delivery.smtp_helo, "mail.example.net");
+    EXPECT_STREQ(c->delivery.smtp_ca_file, "/etc/ssl/relay.pem");
+    EXPECT_EQ(c->delivery.smtp_require_tls, 0);
+    EXPECT_STREQ(c->delivery.smtp_username, "reporter");
+    EXPECT_STREQ(c->delivery.smtp_password_file, "/etc/opentlsrpt/smtp.pw");
+    EXPECT_STREQ(c->delivery.sendmail_path, "/usr/lib/sendmail");
+    EXPECT_STREQ(c->delivery.dkim_key_file, "/etc/opentlsrpt/dkim.pem");
+    EXPECT_STREQ(c->delivery.dkim_selector, "tlsrpt2026");
+    EXPECT_STREQ(c->delivery.dkim_domain, "example.net");
+    EXPECT_EQ(c->delivery.send_grace, 600);
+    EXPECT_EQ(c->delivery.send_spread, 60);
+    EXPECT_EQ(c->delivery.retry_base, 30);
+    EXPECT_EQ(c->delivery.retry_max, 900);
+    EXPECT_EQ(c->delivery.give_up_after, 7200);
+    EXPECT_EQ(c->delivery.send_success_only, 0);
+    EXPECT_EQ(c->delivery.max_report_size, 100000);
+    EXPECT_EQ(c->delivery.max_destinations, 3);
+    ASSERT(c->delivery.n_suppress == 2);
+    EXPECT(trpt_config_suppressed(c, "noisy.example.com", 99999));
+    EXPECT(trpt_config_suppressed(c, "later.example.com", 20818));
+    EXPECT(!trpt_config_suppressed(c, "later.example.com", 20819));
+    EXPECT(!trpt_config_suppressed(c, "example.com", 0));
+    trpt_config_free(c);
+}
+
+TEST(bad_delivery_values_are_refused_with_the_line)
+{
+    EXPECT(fails_at_line("dns_server = resolver.example\n", 1, "IP@PORT"));
+    EXPECT(fails_at_line("dnssec = maybe\n", 1, "yes or no"));
+    EXPECT(fails_at_line("https_ca_file = relative.pem\n", 1, "absolute"));
+    EXPECT(fails_at_line("allow_address = localhost\n", 1, "IP address"));
+    EXPECT(fails_at_line("report_from = no-at-sign\n", 1, "mail address"));
+    EXPECT(fails_at_line("report_from = a b@example.net\n", 1, "mail address"));
+    EXPECT(fails_at_line("smtp_server = relay.example.net\n", 1, "smtp://"));
+    EXPECT(fails_at_line("dkim_selector = bad selector\n", 1, "selector"));
+    EXPECT(fails_at_line("give_up_after = 5\n", 1, "out of range"));
+    EXPECT(fails_at_line("max_destinations = 0\n", 1, "out of range"));
+    EXPECT(fails_at_line("suppress = example.com until=tomorrow\n", 1,
+                         "until=YYYY-MM-DD"));
+    EXPECT(fails_at_line("suppress = -bad-.example\n", 1, "not a domain"));
+}
+
 TEST(every_parameter_is_read)
 {
     trpt_config *c = NULL;
@@ -132,9 +242,11 @@ TEST(every_parameter_is_read)
     EXPECT_EQ(c->max_sessions, 5);
     EXPECT_EQ(c->session_timeout, 60);
     EXPECT_EQ(c->postfix_tlsrpt, TRPT_TLSRPT_ONLY);
-    ASSERT(c->exclude_senders.n == 2);
+    /* The derived report_from is excluded too (our own report mails). */
+    ASSERT(c->exclude_senders.n == 3);
     EXPECT_STREQ(c->exclude_senders.v[0], "tlsrpt-noreply@example.net");
     EXPECT_STREQ(c->exclude_senders.v[1], "bounces@example.net");
+    EXPECT_STREQ(c->exclude_senders.v[2], "tlsrpt-noreply@mail.example.net");
     ASSERT(c->exclude_domains.n == 1);
     EXPECT_STREQ(c->exclude_domains.v[0], "example.org");
     EXPECT(trpt_config_excluded_domain(c, "example.org"));
