@@ -72,6 +72,8 @@ typedef struct exim_msg {
     struct exim_msg *hnext;       /* hash chain */
     struct exim_msg *prev, *next; /* LRU order, least recent at head */
     int64_t seen_us;              /* log time of the last line */
+    uint64_t open_offset; /* the line that made it open (excluded or with
+                             attempts): trpt_parser_oldest_open */
     int excluded;
     unsigned nattempts;
     exim_attempt *attempts; /* EXIM_MAX_ATTEMPTS, allocated on first use */
@@ -92,6 +94,9 @@ struct trpt_exim {
     char last_id[EXIM_ID_MAX + 1];
     long last_pid;
     char last_domain[DOMAIN_BUF];
+    int have_last;
+    uint64_t last_start; /* the first concluding line of that session */
+    uint64_t cur_offset; /* of the line being handled */
 };
 
 /* ---- small scanning helpers ---- */
@@ -288,6 +293,12 @@ static int table_get(trpt_exim *st, const char *id, int64_t now_us, int create,
     return 0;
 }
 
+/* Excluded, or holding attempts: a later line needs what it remembers. */
+static int msg_open(const exim_msg *m)
+{
+    return m->excluded || m->nattempts;
+}
+
 static void table_free(exim_table *t)
 {
     while (t->head)
@@ -453,6 +464,8 @@ static int on_arrival(trpt_exim *st, const trpt_logline *ll, const char *id,
         return 0;
     if ((r = table_get(st, id, ll->time_us, 1, &m)) < 0)
         return r;
+    if (!msg_open(m))
+        m->open_offset = st->cur_offset;
     m->excluded = 1;
     return 1;
 }
@@ -469,6 +482,8 @@ static int remember_attempt(trpt_exim *st, const trpt_logline *ll,
     if (!m->attempts &&
         !(m->attempts = calloc(EXIM_MAX_ATTEMPTS, sizeof *m->attempts)))
         return -ENOMEM;
+    if (!msg_open(m))
+        m->open_offset = st->cur_offset;
     if (m->nattempts == EXIM_MAX_ATTEMPTS) { /* keep the latest ones */
         memmove(m->attempts, m->attempts + 1,
                 (EXIM_MAX_ATTEMPTS - 1) * sizeof *m->attempts);
@@ -536,6 +551,9 @@ static int same_session(trpt_exim *st, const trpt_logline *ll, const char *id,
                strcmp(st->last_id, id) == 0 &&
                strcmp(st->last_domain, dom) == 0;
 
+    if (!same)
+        st->last_start = st->cur_offset;
+    st->have_last = 1;
     st->last_pid = ll->pid;
     memcpy(st->last_id, id, strlen(id) + 1);
     memcpy(st->last_domain, dom, strlen(dom) + 1);
@@ -672,6 +690,7 @@ int trpt_exim_line(trpt_exim *st, const trpt_logline *ll, uint64_t offset)
 
     if (!ll->msg || !(n = message_id_len(msg)) || n >= msg.n)
         return 0; /* "Start queue run", "exim user lost privilege", ... */
+    st->cur_offset = offset;
     memcpy(id, msg.p, n);
     id[n] = '\0';
     msg = skip(msg, n + 1);
@@ -715,4 +734,28 @@ void trpt_exim_free(trpt_exim *st)
         return;
     table_free(&st->tab);
     free(st);
+}
+
+/* Open: excluded ids and ids with remembered attempts, and the current
+ * multi-recipient session (its later lines are not counted again). */
+int trpt_exim_oldest_open(const trpt_exim *st, uint64_t *offset)
+{
+    uint64_t min = 0;
+    int found = 0;
+
+    if (!st)
+        return 0;
+    if (st->have_last) {
+        min = st->last_start;
+        found = 1;
+    }
+    for (const exim_msg *m = st->tab.head; m; m = m->next) {
+        if (msg_open(m) && (!found || m->open_offset < min)) {
+            min = m->open_offset;
+            found = 1;
+        }
+    }
+    if (found)
+        *offset = min;
+    return found;
 }

@@ -258,6 +258,31 @@ int trpt_parser_flush(trpt_parser *p, uint64_t offset)
     return trpt_exim_flush(p->exim, offset);
 }
 
+int trpt_parser_oldest_open(const trpt_parser *p, uint64_t *offset)
+{
+    uint64_t pf = 0, ex = 0;
+    int has_pf = trpt_postfix_oldest_open(p->postfix, &pf);
+    int has_ex = trpt_exim_oldest_open(p->exim, &ex);
+
+    if (!has_pf && !has_ex)
+        return 0;
+    if (has_pf && has_ex)
+        *offset = pf < ex ? pf : ex;
+    else
+        *offset = has_pf ? pf : ex;
+    return 1;
+}
+
+const char *trpt_parser_native_host(const trpt_parser *p, size_t i)
+{
+    return trpt_postfix_native_host(p->postfix, i);
+}
+
+int trpt_parser_add_native_host(trpt_parser *p, const char *host)
+{
+    return trpt_postfix_add_native_host(p->postfix, host);
+}
+
 const trpt_parser_stats *trpt_parser_stats_get(const trpt_parser *p)
 {
     return &p->stats;

@@ -18,6 +18,11 @@
  * trpt_parser_feed_msg() a pre-framed message (journald, rsyslog): the caller
  *                       gives time, host, program and pid itself
  * trpt_parser_flush()   end of stream: finish or drop open sessions
+ * trpt_parser_oldest_open() where a replay must start to rebuild the open
+ *                       correlation state (edges that resume after a crash)
+ * trpt_parser_native_host(), trpt_parser_add_native_host()  the Postfix
+ *                       hosts known to log TLSRPT: lines (postfix_tlsrpt
+ *                       auto), to persist across a restart
  * trpt_parser_stats()   counters (lines, records, errors per reason)
  * trpt_parser_free()
  *
@@ -111,5 +116,30 @@ int trpt_parser_feed_msg(trpt_parser *p, int64_t time_us, const char *host,
 int trpt_parser_flush(trpt_parser *p, uint64_t offset);
 const trpt_parser_stats *trpt_parser_stats_get(const trpt_parser *p);
 void trpt_parser_free(trpt_parser *p);
+
+/* Restart support (tlsrpt journal). An edge that saves a restart point,
+ * crashes and replays its input from that point with a fresh parser gets
+ * the records of the uninterrupted run back when it:
+ *   - replays from the line at the offset trpt_parser_oldest_open() gave
+ *     (or from the last line fed when it returned 0): the first line of
+ *     every open correlation entry (Postfix attempts, DNSSEC TLSA lines
+ *     kept per process, excluded queue ids; Exim attempts, excluded
+ *     message ids, the current multi-recipient session);
+ *   - restores the native hosts saved with the restart point;
+ *   - drops every replayed record at an offset below the last line fed
+ *     before the save, or at or below the last event id committed.
+ * Not reproduced: sessions finished early by max_sessions (eviction order
+ * depends on history), and a tlsproxy attempt claimed by a delivery whose
+ * own handshake line precedes the replay point (it may be claimed by the
+ * wrong delivery; both are rare).
+ *
+ * trpt_parser_oldest_open(): 1 and *offset, or 0 when nothing is open. */
+int trpt_parser_oldest_open(const trpt_parser *p, uint64_t *offset);
+/* The i-th host that has logged a Postfix TLSRPT: line, NULL past the
+ * end (at most 256). */
+const char *trpt_parser_native_host(const trpt_parser *p, size_t i);
+/* Marks a host as logging TLSRPT: lines (a restored restart point): 0,
+ * -EINVAL for a host with '\n' or over 255 bytes, -ENOMEM. */
+int trpt_parser_add_native_host(trpt_parser *p, const char *host);
 
 #endif

@@ -69,11 +69,17 @@ int trpt_postfix_line(trpt_postfix *st, const trpt_logline *ll,
                       uint64_t offset);
 int trpt_postfix_flush(trpt_postfix *st, uint64_t offset);
 void trpt_postfix_free(trpt_postfix *st);
+/* Restart support (parser.h): 1 and the smallest first-line offset of any
+ * open entry, 0 when none. */
+int trpt_postfix_oldest_open(const trpt_postfix *st, uint64_t *offset);
+const char *trpt_postfix_native_host(const trpt_postfix *st, size_t i);
+int trpt_postfix_add_native_host(trpt_postfix *st, const char *host);
 
 typedef struct trpt_exim trpt_exim;
 int trpt_exim_new(trpt_exim **out, trpt_parser_ctx *ctx);
 int trpt_exim_line(trpt_exim *st, const trpt_logline *ll, uint64_t offset);
 int trpt_exim_flush(trpt_exim *st, uint64_t offset);
 void trpt_exim_free(trpt_exim *st);
+int trpt_exim_oldest_open(const trpt_exim *st, uint64_t *offset);
 
 #endif

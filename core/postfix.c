@@ -85,7 +85,8 @@ enum pf_phase {
 
 typedef struct pf_attempt {
     struct pf_attempt *next;
-    uint64_t seq; /* creation order, for FIFO tlsproxy claims */
+    uint64_t seq;          /* creation order, for FIFO tlsproxy claims */
+    uint64_t first_offset; /* its first line (trpt_parser_oldest_open) */
     int64_t time_us;
     char mx[PF_NAME_MAX];
     char ip[PF_IP_MAX];
@@ -131,10 +132,12 @@ typedef struct pf_proc {
     char dane_mx[PF_NAME_MAX];
     trpt_strv dane_rrs;
     int dane_used;
+    uint64_t dane_offset; /* the line that started dane_mx */
 } pf_proc;
 
 typedef struct pf_qid {
     pf_node node;
+    uint64_t offset; /* the qmgr line that excluded it */
 } pf_qid;
 
 struct trpt_postfix {
@@ -821,6 +824,7 @@ static pf_attempt *attempt_new(trpt_postfix *st, const pf_line *pl,
         return NULL;
     }
     a->seq = ++st->seq;
+    a->first_offset = pl->offset;
     a->time_us = pl->ll->time_us;
     copy_str(a->mx, sizeof a->mx, mx, strlen(mx));
     copy_str(a->ip, sizeof a->ip, ip, strlen(ip));
@@ -1136,6 +1140,7 @@ static int on_dnssec_tlsa(trpt_postfix *st, const pf_line *pl, const char *s)
         trpt_strv_free(&p->dane_rrs);
         copy_str(p->dane_mx, sizeof p->dane_mx, mx, strlen(mx));
         p->dane_used = 0;
+        p->dane_offset = pl->offset;
     }
     /* Postfix uses only usages 2 and 3 (DANE-TA, DANE-EE; RFC 7672 §3.1)
      * and reports only those as policy strings. */
@@ -1237,6 +1242,7 @@ static int on_warning(trpt_postfix *st, const pf_line *pl, const char *s)
             trpt_strv_free(&p->dane_rrs);
             copy_str(p->dane_mx, sizeof p->dane_mx, mx, strlen(mx));
             p->dane_used = 0;
+            p->dane_offset = pl->offset;
         }
         return 1;
     }
@@ -1461,6 +1467,7 @@ static int on_qmgr(trpt_postfix *st, const pf_line *pl, const char *qid,
             free(key);
             return -ENOMEM;
         }
+        ((pf_qid *)n)->offset = pl->offset;
         if ((r = table_add(&st->excluded, n, key)) < 0) {
             free(key);
             free(n);
@@ -1691,4 +1698,57 @@ void trpt_postfix_free(trpt_postfix *st)
         free(st->native[i]);
     free(st->msg);
     free(st);
+}
+
+/* ---- restart support (parser.h) ------------------------------------------ */
+
+static void take_min(uint64_t v, uint64_t *min, int *found)
+{
+    if (!*found || v < *min)
+        *min = v;
+    *found = 1;
+}
+
+/* Every entry whose state a later line can use: attempts (of smtp and
+ * tlsproxy processes), DNSSEC TLSA lines a process keeps for its next
+ * attempt, excluded queue ids. A process without these is harmless to
+ * lose. */
+int trpt_postfix_oldest_open(const trpt_postfix *st, uint64_t *offset)
+{
+    uint64_t min = 0;
+    int found = 0;
+
+    if (!st)
+        return 0;
+    for (const pf_node *n = st->procs.lru_head; n; n = n->lru_next) {
+        const pf_proc *p = (const pf_proc *)n;
+
+        for (const pf_attempt *a = p->head; a; a = a->next)
+            take_min(a->first_offset, &min, &found);
+        if (p->dane_mx[0])
+            take_min(p->dane_offset, &min, &found);
+    }
+    for (const pf_node *n = st->excluded.lru_head; n; n = n->lru_next)
+        take_min(((const pf_qid *)n)->offset, &min, &found);
+    if (found)
+        *offset = min;
+    return found;
+}
+
+const char *trpt_postfix_native_host(const trpt_postfix *st, size_t i)
+{
+    return st && i < st->nnative ? st->native[i] : NULL;
+}
+
+int trpt_postfix_add_native_host(trpt_postfix *st, const char *host)
+{
+    size_t n;
+
+    if (!st || !host)
+        return -EINVAL;
+    n = strlen(host);
+    /* the parser's own host keys: cut to PF_KEY_PART_MAX, no '\n' */
+    if (n > PF_KEY_PART_MAX || memchr(host, '\n', n))
+        return -EINVAL;
+    return host_set_native(st, host);
 }
