@@ -154,6 +154,12 @@ static void usage(FILE *f)
             "  report --day DAY   write (or --stdout preview) one day's "
             "reports\n"
             "  show               pending counts per policy domain and day\n"
+            "  collect            receive Postfix's libtlsrpt datagrams into "
+            "the spool\n"
+            "  journal            read MTA entries from the systemd journal "
+            "into the spool\n"
+            "  lookup DOMAIN      show a domain's TLSRPT record and policy\n"
+            "  send               deliver due reports to their destinations\n"
             "\n"
             "Options:\n"
             "  -c, --config FILE  configuration (default %s)\n"
@@ -268,10 +274,10 @@ static const struct command {
     const char *name;
     int (*run)(tlsrpt_ctx *ctx, int argc, char **argv);
 } commands[] = {
-    {"ingest", cmd_ingest},
-    {"aggregate", cmd_aggregate},
-    {"report", cmd_report},
-    {"show", cmd_show},
+    {"ingest", cmd_ingest},   {"aggregate", cmd_aggregate},
+    {"report", cmd_report},   {"show", cmd_show},
+    {"collect", cmd_collect}, {"journal", cmd_journal},
+    {"lookup", cmd_lookup},   {"send", cmd_send},
 };
 
 int main(int argc, char **argv)

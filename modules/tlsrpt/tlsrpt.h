@@ -7,6 +7,10 @@
  *   cmd_aggregate()  aggregate.c  spool -> state -> reports for due days
  *   cmd_report()     report.c     one day's reports, or a preview
  *   cmd_show()       show.c       pending counts as a table
+ *   cmd_collect()    collect.c    libtlsrpt datagrams -> spool
+ *   cmd_journal()    journal.c    systemd journal -> spool
+ *   cmd_lookup()     lookup.c     TLSRPT record and policy of a domain
+ *   cmd_send()       send.c       outbox -> rua destinations
  * A subcommand gets argv starting at its own name and returns an exit code
  * (TLSRPT_EXIT_*). Messages go to stderr prefixed with "tlsrpt: ".
  */
@@ -16,6 +20,9 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "dns.h"
+#include "http.h"
+#include "resolver.h"
 #include "state.h"
 
 #define TLSRPT_VERSION "0.1.0"
@@ -38,6 +45,23 @@ int cmd_ingest(tlsrpt_ctx *ctx, int argc, char **argv);
 int cmd_aggregate(tlsrpt_ctx *ctx, int argc, char **argv);
 int cmd_report(tlsrpt_ctx *ctx, int argc, char **argv);
 int cmd_show(tlsrpt_ctx *ctx, int argc, char **argv);
+int cmd_collect(tlsrpt_ctx *ctx, int argc, char **argv);
+int cmd_journal(tlsrpt_ctx *ctx, int argc, char **argv);
+int cmd_lookup(tlsrpt_ctx *ctx, int argc, char **argv);
+int cmd_send(tlsrpt_ctx *ctx, int argc, char **argv);
+
+/* DNS, HTTPS and the resolver as configured (netsetup.c). */
+typedef struct tlsrpt_net {
+    trpt_dns *dns;
+    trpt_resolver *resolver;
+    trpt_http_config http;
+    const char **allow;        /* allow_address list, NULL-terminated */
+    const char *connect_to[2]; /* TLSRPT_TEST_CONNECT_TO, tests only */
+} tlsrpt_net;
+
+/* 0, or TLSRPT_EXIT_SYSTEM after a message. */
+int tlsrpt_net_open(const tlsrpt_ctx *ctx, tlsrpt_net *net);
+void tlsrpt_net_close(tlsrpt_net *net);
 
 /* Shared helpers (main.c). */
 void tlsrpt_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
