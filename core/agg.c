@@ -346,6 +346,8 @@ struct trpt_agg {
     char *key;      /* the tuple being looked up, serialized */
     size_t key_cap;
     sv_vec hint_strings, hint_mx;
+    trpt_agg_resolve_fn resolve; /* trpt_agg_set_resolver() */
+    void *resolve_ctx;
     char moved_domain[MAX_DOMAIN_LEN + 1];
     char domain_cstr[MAX_DOMAIN_LEN + 1]; /* for the config lookups */
 };
@@ -804,6 +806,39 @@ static int policy_from_hint(trpt_agg *a, const trpt_policy_hint *hint,
     return 0;
 }
 
+/* No hint: what DNS says (trpt_agg_set_resolver). */
+static int policy_from_resolver(trpt_agg *a, const trpt_record_view *v,
+                                entry_key *k)
+{
+    trpt_agg_resolved p = {0};
+    char mx[MAX_DOMAIN_LEN + 1];
+    trpt_sv m = v->receiving_mx_hostname.p
+                    ? mx_as_domain(a, v->receiving_mx_hostname)
+                    : (trpt_sv){NULL, 0};
+    int rc;
+
+    if (m.p)
+        memcpy(mx, m.p, m.len + 1);
+    if (a->resolve(a->resolve_ctx, domain_cstr(a, v->policy_domain),
+                   m.p ? mx : NULL, trpt_day_of_us(v->time_us), &p) < 0 ||
+        p.type == TRPT_POLICY_UNKNOWN || (unsigned)p.type >= TRPT_POLICY_COUNT)
+        return 0; /* stays no-policy-found */
+    if ((rc = sv_vec_from(&a->hint_strings, p.strings, p.n_strings)) < 0 ||
+        (rc = sv_vec_from(&a->hint_mx, p.mx, p.n_mx)) < 0)
+        return rc;
+    k->type = p.type;
+    k->strings = a->hint_strings.v;
+    k->n_strings = p.n_strings;
+    k->mx = a->hint_mx.v;
+    k->n_mx = p.n_mx;
+    if (p.type == TRPT_POLICY_TLSA && p.policy_domain &&
+        strlen(p.policy_domain) <= MAX_DOMAIN_LEN) {
+        k->domain = (trpt_sv){p.policy_domain, strlen(p.policy_domain)};
+        k->record = (trpt_sv){NULL, 0};
+    }
+    return 0;
+}
+
 /* RFC 8460 §4.4 policy-type: the logs may not say; the config may. A log
  * line can prove the type without its strings (Postfix's "external policy
  * failure (sts-...)"): a hint of the same type supplies them, so that the
@@ -825,7 +860,7 @@ static int resolve_policy(trpt_agg *a, const trpt_record_view *v, entry_key *k)
     k->n_strings = k->n_mx = 0;
     hint = hint_for(a, v->policy_domain);
     if (!hint)
-        return 0;
+        return a->resolve ? policy_from_resolver(a, v, k) : 0;
     if (hint->type == TRPT_POLICY_TLSA) {
         /* RFC 8460 §3: the TLSA base domain is the MX host. */
         trpt_sv moved = v->receiving_mx_hostname.p
@@ -853,6 +888,14 @@ static bool is_excluded(trpt_agg *a, const trpt_record_view *v,
 }
 
 /* ----------------------------------------------------------------- add */
+
+void trpt_agg_set_resolver(trpt_agg *a, trpt_agg_resolve_fn fn, void *ctx)
+{
+    if (!a)
+        return;
+    a->resolve = fn;
+    a->resolve_ctx = ctx;
+}
 
 int trpt_agg_new(trpt_agg **out, const trpt_config *cfg)
 {
@@ -986,6 +1029,10 @@ static const hslot *entry_slot_of(trpt_agg *a, const trpt_record_view *v,
     entry_key k;
     long len;
 
+    /* A resolver's answer may change between two calls (a cache entry
+     * expires): no precomputed hash then. */
+    if (a->resolve)
+        return NULL;
     if (!d || !d->entries.cap || resolve_policy(a, v, &k) < 0 ||
         (len = entry_key_put(a, &k)) < 0)
         return NULL;

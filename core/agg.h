@@ -43,6 +43,10 @@
  * trpt_agg_drop_day()   forget a day's counts (after it is reported)
  * trpt_agg_save()       append a serialized image to out
  * trpt_agg_load()       replace contents from an image (from save)
+ * trpt_agg_set_resolver() resolve the policy of records that have none
+ *                       and no policy hint (DNS: DANE, MTA-STS; the CLI
+ *                       plugs resolver.h in). Without it they are
+ *                       no-policy-found.
  * trpt_agg_free()       NULL ok
  */
 #ifndef TRPT_AGG_H
@@ -97,7 +101,25 @@ typedef struct trpt_agg_stats {
 
 typedef int (*trpt_agg_group_fn)(void *ctx, const trpt_agg_group *g);
 
+/* What a resolver says about a record's policy; the pointers must stay
+ * valid until the next call. type UNKNOWN (or a negative return) leaves
+ * the record no-policy-found. For tlsa, policy_domain is the MX host the
+ * record moves to (RFC 8460 §3). */
+typedef struct trpt_agg_resolved {
+    trpt_policy_type type;
+    const char *policy_domain;
+    const char *const *strings;
+    size_t n_strings;
+    const char *const *mx;
+    size_t n_mx;
+} trpt_agg_resolved;
+
+typedef int (*trpt_agg_resolve_fn)(void *ctx, const char *domain,
+                                   const char *mx_host, int64_t day,
+                                   trpt_agg_resolved *out);
+
 int trpt_agg_new(trpt_agg **out, const trpt_config *cfg);
+void trpt_agg_set_resolver(trpt_agg *a, trpt_agg_resolve_fn fn, void *ctx);
 int trpt_agg_add(trpt_agg *a, const trpt_record *r);
 int trpt_agg_add_json(trpt_agg *a, const char *json, size_t len);
 int trpt_agg_decode(trpt_agg *a, const char *json, size_t len, int64_t *day);

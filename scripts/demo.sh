@@ -28,6 +28,8 @@ conf="$OUT/tlsrpt.conf"
     echo "state_directory  = $OUT/state"
     echo "outbox_directory = $OUT/outbox"
     echo "spool_fsync      = never"
+    # The demo runs offline: policies come from the hints above, not DNS.
+    echo "resolve_policies = no"
 } >"$conf"
 chmod 0600 "$conf"
 

@@ -123,7 +123,45 @@ int tlsrpt_parse_time_arg(const char *cmd, const char *arg, int64_t *us)
     return 0;
 }
 
-int tlsrpt_open_state(const tlsrpt_ctx *ctx, trpt_state **out)
+/* The aggregator asks DNS for the policy of records without one. */
+static int resolve_for_agg(void *ctx, const char *domain, const char *mx,
+                           int64_t day, trpt_agg_resolved *out)
+{
+    tlsrpt_net *net = ctx;
+    const trpt_resolved_policy *p;
+    int r = trpt_resolver_policy(net->resolver, domain, mx, day, &p);
+
+    if (r < 0)
+        return r;
+    out->type = p->type;
+    out->policy_domain = p->policy_domain;
+    out->strings = (const char *const *)p->policy_strings.v;
+    out->n_strings = p->policy_strings.n;
+    out->mx = (const char *const *)p->mx_hosts.v;
+    out->n_mx = p->mx_hosts.n;
+    return 0;
+}
+
+static int attach_resolver(tlsrpt_ctx *ctx, trpt_state *s)
+{
+    int rc;
+
+    if (!ctx->cfg->delivery.resolve_policies)
+        return 0;
+    if (!(ctx->policy_net = calloc(1, sizeof *ctx->policy_net))) {
+        tlsrpt_err("out of memory");
+        return TLSRPT_EXIT_SYSTEM;
+    }
+    if ((rc = tlsrpt_net_open(ctx, ctx->policy_net)) != 0) {
+        free(ctx->policy_net);
+        ctx->policy_net = NULL;
+        return rc;
+    }
+    trpt_agg_set_resolver(trpt_state_agg(s), resolve_for_agg, ctx->policy_net);
+    return 0;
+}
+
+int tlsrpt_open_state(tlsrpt_ctx *ctx, trpt_state **out)
 {
     int r = trpt_state_open(out, ctx->cfg);
 
@@ -138,7 +176,11 @@ int tlsrpt_open_state(const tlsrpt_ctx *ctx, trpt_state **out)
                    strerror(-r));
         return TLSRPT_EXIT_SYSTEM;
     }
-    return 0;
+    if ((r = attach_resolver(ctx, *out)) != 0) {
+        trpt_state_free(*out);
+        *out = NULL;
+    }
+    return r;
 }
 
 static void usage(FILE *f)
@@ -309,6 +351,10 @@ int main(int argc, char **argv)
     argc -= optind;
     optind = 0; /* glibc: fully re-initialise getopt for the command */
     rc = cmd->run(&ctx, argc, argv);
+    if (ctx.policy_net) {
+        tlsrpt_net_close(ctx.policy_net);
+        free(ctx.policy_net);
+    }
     trpt_config_free(ctx.cfg);
     return rc;
 }

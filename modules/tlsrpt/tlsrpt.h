@@ -35,10 +35,13 @@ enum {
     TLSRPT_EXIT_SYSTEM = 3, /* configuration, spool, state or outbox failure */
 };
 
+struct tlsrpt_net;
+
 typedef struct tlsrpt_ctx {
     trpt_config *cfg;
     const char *config_path;
     int verbose;
+    struct tlsrpt_net *policy_net; /* the aggregator's policy resolver */
 } tlsrpt_ctx;
 
 int cmd_ingest(tlsrpt_ctx *ctx, int argc, char **argv);
@@ -84,6 +87,6 @@ int tlsrpt_ensure_dirs(const tlsrpt_ctx *ctx);
 int tlsrpt_parse_time_arg(const char *cmd, const char *arg, int64_t *us);
 /* Opens the state with a clear message on failure (locked, unreadable);
  * 0 or TLSRPT_EXIT_SYSTEM. */
-int tlsrpt_open_state(const tlsrpt_ctx *ctx, trpt_state **out);
+int tlsrpt_open_state(tlsrpt_ctx *ctx, trpt_state **out);
 
 #endif

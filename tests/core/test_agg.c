@@ -317,6 +317,89 @@ TEST(agg_tlsa_hint_moves_record_to_mx_host_domain)
     trpt_config_free(cfg);
 }
 
+/* A stand-in for resolver.h: sts for sts.example, tlsa on the MX host for
+ * dane.example, an error for broken.example, nothing for the rest. */
+typedef struct fake_resolver {
+    unsigned calls;
+    char last_mx[64];
+    int64_t last_day;
+} fake_resolver;
+
+static int fake_resolve(void *ctx, const char *domain, const char *mx_host,
+                        int64_t day, trpt_agg_resolved *out)
+{
+    static const char *const sts[] = {"version: STSv1", "mode: enforce"};
+    static const char *const mx[] = {"*.example.net"};
+    static const char *const tlsa[] = {"3 1 1 ABCD"};
+    fake_resolver *f = ctx;
+
+    f->calls++;
+    snprintf(f->last_mx, sizeof f->last_mx, "%s", mx_host ? mx_host : "");
+    f->last_day = day;
+    if (strcmp(domain, "broken.example") == 0)
+        return -EAGAIN;
+    if (strcmp(domain, "sts.example") == 0)
+        *out = (trpt_agg_resolved){TRPT_POLICY_STS, domain, sts, 2, mx, 1};
+    else if (strcmp(domain, "dane.example") == 0 && mx_host)
+        *out = (trpt_agg_resolved){TRPT_POLICY_TLSA, mx_host, tlsa, 1, NULL, 0};
+    return 0;
+}
+
+TEST(agg_resolver_gives_policies_hints_still_come_first)
+{
+    static const char *const hinted[] = {"version: STSv1", "mode: testing",
+                                         NULL};
+    const char *domains[] = {"sts.example", "dane.example", "broken.example",
+                             "plain.example", "hinted.example"};
+    trpt_config *cfg = config_new();
+    fake_resolver f = {0};
+    trpt_agg *a = NULL;
+    trpt_record r;
+    collected c = {0};
+
+    config_add_hint(cfg, "hinted.example", TRPT_POLICY_STS, hinted, NULL);
+    trpt_record_init(&r);
+    ASSERT(trpt_agg_new(&a, cfg) == 0);
+    trpt_agg_set_resolver(a, fake_resolve, &f);
+    for (unsigned i = 0; i < 5; i++) {
+        make_record(&r, domains[i], DAY0, TRPT_RESULT_CERTIFICATE_EXPIRED, "s",
+                    i + 1, 0);
+        trpt_record_set(&r.receiving_mx_hostname, "MX1.Example.NET.");
+        EXPECT_EQ(trpt_agg_add(a, &r), 0);
+    }
+    EXPECT_EQ(f.calls, 4);                      /* not for the hinted domain */
+    EXPECT_STREQ(f.last_mx, "mx1.example.net"); /* normalized */
+    EXPECT_EQ(f.last_day, DAY0);
+    trpt_agg_foreach_group(a, DAY0, collect, &c);
+    ASSERT(c.groups == 5);
+    for (size_t i = 0; i < c.groups; i++) {
+        const char *dom = c.g[i].policy_domain;
+
+        if (strcmp(dom, "sts.example") == 0) {
+            EXPECT_EQ(c.p[i].type, TRPT_POLICY_STS);
+            ASSERT(c.p[i].n_policy_strings == 2 && c.p[i].n_mx_hosts == 1);
+            EXPECT_STREQ(c.p[i].mx_hosts[0], "*.example.net");
+        } else if (strcmp(dom, "mx1.example.net") == 0) {
+            EXPECT_EQ(c.p[i].type, TRPT_POLICY_TLSA); /* moved: RFC 8460 §3 */
+            EXPECT_STREQ(c.g[i].tlsrpt_record, NULL);
+            ASSERT(c.p[i].n_policy_strings == 1);
+            EXPECT_STREQ(c.p[i].policy_strings[0], "3 1 1 ABCD");
+        } else if (strcmp(dom, "hinted.example") == 0) {
+            EXPECT_EQ(c.p[i].type, TRPT_POLICY_STS);
+            ASSERT(c.p[i].n_policy_strings == 2);
+            EXPECT_STREQ(c.p[i].policy_strings[1], "mode: testing");
+        } else {
+            /* broken.example (resolver error), plain.example (nothing) */
+            EXPECT_EQ(c.p[i].type, TRPT_POLICY_NONE);
+            EXPECT(strcmp(dom, "broken.example") == 0 ||
+                   strcmp(dom, "plain.example") == 0);
+        }
+    }
+    trpt_record_free(&r);
+    trpt_agg_free(a);
+    trpt_config_free(cfg);
+}
+
 TEST(agg_tlsa_hint_without_mx_host_stays_no_policy_found)
 {
     static const char *const tlsa[] = {"3 1 1 0123abcd", NULL};

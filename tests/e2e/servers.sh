@@ -4,7 +4,7 @@
 # know: call it in your own trap.
 #   start_knot ORIGIN ZONEFILE   knotd signing the zone: KNOT_SERVER
 #                                (127.0.0.1@PORT), KNOT_ANCHOR_FILE
-#   start_https SANS             tests/http/https_server.py: HTTPS_PORT,
+#   start_https SANS [POLICYDIR] tests/http/https_server.py: HTTPS_PORT,
 #                                HTTPS_CERT, HTTPS_LOG
 SERVER_PIDS=""
 free_port() {
@@ -42,14 +42,14 @@ start_knot() { # ORIGIN ZONEFILE
     echo "knotd did not come up" >&2; cat "$kd/knot.log" >&2
     return 1
 }
-start_https() { # SANS
+start_https() { # SANS [POLICYDIR]
     hd="$WORK/https"; mkdir -p "$hd"
     HTTPS_CERT="$hd/cert.pem"; HTTPS_LOG="$hd/requests.log"
     openssl req -x509 -newkey rsa:2048 -nodes -keyout "$hd/key.pem" \
         -out "$HTTPS_CERT" -days 2 -subj /CN=opentlsrpt-test \
         -addext "subjectAltName=$1" >/dev/null 2>&1 || return 1
     /usr/bin/python3 "$TRPT_SRC/tests/http/https_server.py" "$HTTPS_CERT" \
-        "$hd/key.pem" "$hd/port" "$HTTPS_LOG" 2>"$hd/server.err" &
+        "$hd/key.pem" "$hd/port" "$HTTPS_LOG" ${2:+"$2"} 2>"$hd/server.err" &
     SERVER_PIDS="$SERVER_PIDS $!"
     for _ in $(seq 100); do
         [ -s "$hd/port" ] && HTTPS_PORT=$(cat "$hd/port") && return 0

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """https_server.py - an HTTPS receiver on loopback for the delivery tests.
 
-Usage: https_server.py CERT KEY PORTFILE LOGFILE
+Usage: https_server.py CERT KEY PORTFILE LOGFILE [POLICYDIR]
 Listens on 127.0.0.1 on a free port (written to PORTFILE once listening),
 records every request as one JSON line in LOGFILE (method, path, host,
 content type, body length and sha256, body hex), and answers by path:
@@ -15,11 +15,13 @@ content type, body length and sha256, body hex), and answers by path:
     mta-sts.json.test     200 application/json
     mta-sts.big.test      200 text/plain, 100 KiB
     mta-sts.redir.test    301 to mta-sts.good.test
+    mta-sts.DOMAIN        POLICYDIR/DOMAIN.txt when it exists
     anything else         404
 Stops on SIGTERM.
 """
 import hashlib
 import json
+import os
 import signal
 import ssl
 import sys
@@ -28,6 +30,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 CERT, KEY, PORTFILE, LOGFILE = sys.argv[1:5]
+POLICYDIR = sys.argv[5] if len(sys.argv) > 5 else None
 LOCK = threading.Lock()
 POLICY = b"version: STSv1\r\nmode: enforce\r\nmx: mx.good.test\r\nmax_age: 86400\r\n"
 
@@ -97,6 +100,10 @@ class Handler(BaseHTTPRequestHandler):
             self.answer(200, b"x" * 100 * 1024)
         elif host == "mta-sts.redir.test":
             self.answer(301, location="https://mta-sts.good.test/.well-known/mta-sts.txt")
+        elif POLICYDIR and host.startswith("mta-sts.") and "/" not in host and \
+                os.path.isfile(os.path.join(POLICYDIR, host[8:] + ".txt")):
+            with open(os.path.join(POLICYDIR, host[8:] + ".txt"), "rb") as f:
+                self.answer(200, f.read())
         else:
             self.answer(404)
 
@@ -110,7 +117,6 @@ def main():
     signal.signal(signal.SIGTERM, lambda *a: threading.Thread(target=server.shutdown).start())
     with open(PORTFILE + ".tmp", "w") as f:
         f.write(str(server.server_address[1]))
-    import os
     os.rename(PORTFILE + ".tmp", PORTFILE)
     server.serve_forever()
 
