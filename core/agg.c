@@ -348,6 +348,7 @@ struct trpt_agg {
     sv_vec hint_strings, hint_mx;
     trpt_agg_resolve_fn resolve; /* trpt_agg_set_resolver() */
     void *resolve_ctx;
+    char resolve_mx[MAX_DOMAIN_LEN + 1]; /* valid until the next call */
     char moved_domain[MAX_DOMAIN_LEN + 1];
     char domain_cstr[MAX_DOMAIN_LEN + 1]; /* for the config lookups */
 };
@@ -811,16 +812,18 @@ static int policy_from_resolver(trpt_agg *a, const trpt_record_view *v,
                                 entry_key *k)
 {
     trpt_agg_resolved p = {0};
-    char mx[MAX_DOMAIN_LEN + 1];
     trpt_sv m = v->receiving_mx_hostname.p
                     ? mx_as_domain(a, v->receiving_mx_hostname)
                     : (trpt_sv){NULL, 0};
     int rc;
 
+    /* The resolver may hand the MX host back as the policy domain: it
+     * must outlive this call, so it lives in the aggregator. */
     if (m.p)
-        memcpy(mx, m.p, m.len + 1);
+        memcpy(a->resolve_mx, m.p, m.len + 1);
     if (a->resolve(a->resolve_ctx, domain_cstr(a, v->policy_domain),
-                   m.p ? mx : NULL, trpt_day_of_us(v->time_us), &p) < 0 ||
+                   m.p ? a->resolve_mx : NULL, trpt_day_of_us(v->time_us),
+                   &p) < 0 ||
         p.type == TRPT_POLICY_UNKNOWN || (unsigned)p.type >= TRPT_POLICY_COUNT)
         return 0; /* stays no-policy-found */
     if ((rc = sv_vec_from(&a->hint_strings, p.strings, p.n_strings)) < 0 ||
