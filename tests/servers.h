@@ -97,20 +97,29 @@ static int servers_mkdtemp(char *dir, size_t len, const char *what)
     return mkdtemp(dir) ? 0 : -errno;
 }
 
+/* A loopback port free for both UDP and TCP (knotd listens on both). */
 static int servers_free_port(void)
 {
-    int fd = socket(AF_INET, SOCK_DGRAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET};
-    socklen_t alen = sizeof a;
-    int port = -1;
+    for (int tries = 0; tries < 20; tries++) {
+        struct sockaddr_in a = {.sin_family = AF_INET};
+        socklen_t alen = sizeof a;
+        int u = socket(AF_INET, SOCK_DGRAM, 0);
+        int t = socket(AF_INET, SOCK_STREAM, 0);
+        int port = -1;
 
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-        getsockname(fd, (struct sockaddr *)&a, &alen) == 0)
-        port = ntohs(a.sin_port);
-    if (fd >= 0)
-        close(fd);
-    return port;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        if (u >= 0 && t >= 0 && bind(u, (struct sockaddr *)&a, sizeof a) == 0 &&
+            getsockname(u, (struct sockaddr *)&a, &alen) == 0 &&
+            bind(t, (struct sockaddr *)&a, sizeof a) == 0)
+            port = ntohs(a.sin_port);
+        if (u >= 0)
+            close(u);
+        if (t >= 0)
+            close(t);
+        if (port > 0)
+            return port;
+    }
+    return -1;
 }
 
 static int servers_write(const char *dir, const char *name, const char *text)
@@ -177,8 +186,8 @@ static int knot_fetch_anchor(knot_server *k, const char *origin)
     return r;
 }
 
-static inline int knot_start(knot_server *k, const char *origin,
-                             const char *zone)
+static inline int knot_start_once(knot_server *k, const char *origin,
+                                  const char *zone)
 {
     char conf[8192], path[1200], log[1200];
     int port = servers_free_port();
@@ -218,6 +227,23 @@ static inline int knot_start(knot_server *k, const char *origin,
         return r;
     snprintf(k->server, sizeof k->server, "127.0.0.1@%d", port);
     return knot_fetch_anchor(k, origin);
+}
+
+/* The port can be taken between choosing and binding it: knotd then exits
+ * at once, and a new port is tried. */
+static inline int knot_start(knot_server *k, const char *origin,
+                             const char *zone)
+{
+    int r = -EIO;
+
+    for (int tries = 0; tries < 3 && r < 0; tries++) {
+        int status;
+
+        r = knot_start_once(k, origin, zone);
+        if (r < 0 && k->pid > 0 && waitpid(k->pid, &status, WNOHANG) == 0)
+            break; /* it runs: the failure is not the port */
+    }
+    return r;
 }
 
 static inline int https_start(https_server *h, const char *sans)

@@ -7,16 +7,32 @@
 #   start_https SANS [POLICYDIR] tests/http/https_server.py: HTTPS_PORT,
 #                                HTTPS_CERT, HTTPS_LOG
 SERVER_PIDS=""
-free_port() {
-    /usr/bin/python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+free_port() { # free for UDP and TCP (knotd listens on both)
+    /usr/bin/python3 -c '
+import socket
+for _ in range(20):
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(("127.0.0.1", 0))
+    p = u.getsockname()[1]
+    t = socket.socket()
+    try:
+        t.bind(("127.0.0.1", p)); print(p); break
+    except OSError:
+        pass
+    finally:
+        t.close(); u.close()
+'
 }
 stop_servers() {
     for p in $SERVER_PIDS; do kill "$p" 2>/dev/null; done
     for p in $SERVER_PIDS; do wait "$p" 2>/dev/null; done
     SERVER_PIDS=""
 }
-start_knot() { # ORIGIN ZONEFILE
-    kd="$WORK/knot"; mkdir -p "$kd/db"; cp "$2" "$kd/zone.txt"
+start_knot() { # ORIGIN ZONEFILE; a port taken meanwhile: try another
+    for _ in 1 2 3; do start_knot_once "$@" && return 0; done
+    return 1
+}
+start_knot_once() {
+    kd="$WORK/knot"; rm -rf "$kd"; mkdir -p "$kd/db"; cp "$2" "$kd/zone.txt"
     port=$(free_port)
     {
         echo "server:"; echo "    listen: 127.0.0.1@$port"; echo "    rundir: $kd"
@@ -28,7 +44,8 @@ start_knot() { # ORIGIN ZONEFILE
         echo "zone:"; echo "  - domain: $1"; echo "    file: zone.txt"
     } >"$kd/knot.conf"
     /usr/sbin/knotd -c "$kd/knot.conf" >"$kd/knot.log" 2>&1 &
-    SERVER_PIDS="$SERVER_PIDS $!"
+    kpid=$!
+    SERVER_PIDS="$SERVER_PIDS $kpid"
     KNOT_SERVER="127.0.0.1@$port"
     KNOT_ANCHOR_FILE="$kd/anchor"
     for _ in $(seq 100); do
@@ -37,6 +54,7 @@ start_knot() { # ORIGIN ZONEFILE
             grep ' DNSKEY 257 ' >"$KNOT_ANCHOR_FILE"; then
             return 0
         fi
+        kill -0 "$kpid" 2>/dev/null || break
         sleep 0.1
     done
     echo "knotd did not come up" >&2; cat "$kd/knot.log" >&2
