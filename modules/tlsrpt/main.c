@@ -202,6 +202,7 @@ static void usage(FILE *f)
             "into the spool\n"
             "  lookup DOMAIN      show a domain's TLSRPT record and policy\n"
             "  send               deliver due reports to their destinations\n"
+            "  outbox             delivery state of each report\n"
             "\n"
             "Options:\n"
             "  -c, --config FILE  configuration (default %s)\n"
@@ -320,6 +321,7 @@ static const struct command {
     {"report", cmd_report},   {"show", cmd_show},
     {"collect", cmd_collect}, {"journal", cmd_journal},
     {"lookup", cmd_lookup},   {"send", cmd_send},
+    {"outbox", cmd_outbox},
 };
 
 int main(int argc, char **argv)

@@ -11,6 +11,7 @@
  *   cmd_journal()    journal.c    systemd journal -> spool
  *   cmd_lookup()     lookup.c     TLSRPT record and policy of a domain
  *   cmd_send()       send.c       outbox -> rua destinations
+ *   cmd_outbox()     outbox.c     delivery state of the outbox
  * A subcommand gets argv starting at its own name and returns an exit code
  * (TLSRPT_EXIT_*). Messages go to stderr prefixed with "tlsrpt: ".
  */
@@ -52,6 +53,7 @@ int cmd_collect(tlsrpt_ctx *ctx, int argc, char **argv);
 int cmd_journal(tlsrpt_ctx *ctx, int argc, char **argv);
 int cmd_lookup(tlsrpt_ctx *ctx, int argc, char **argv);
 int cmd_send(tlsrpt_ctx *ctx, int argc, char **argv);
+int cmd_outbox(tlsrpt_ctx *ctx, int argc, char **argv);
 
 /* DNS, HTTPS and the resolver as configured (netsetup.c). */
 typedef struct tlsrpt_net {

@@ -26,6 +26,7 @@ _smtp._tls.nostarttls TXT "v=TLSRPTv1; rua=https://reports.test/fail"
 _smtp._tls.stsbad TXT "v=TLSRPTv1; rua=mailto:a@stsbad.test"
 _smtp._tls.stsbad TXT "v=TLSRPTv1; rua=mailto:b@stsbad.test"
 _smtp._tls.wronghost TXT "v=TLSRPTv1; rua=https://reports.test/hang"
+_smtp._tls.tlsabort TXT "v=TLSRPTv1; rua=https://reports.test/flaky"
 ZONE
 if ! start_knot test "$WORK/zone" || ! start_https "DNS:reports.test" ||
     ! start_smtp; then
@@ -61,7 +62,7 @@ if $PY "$HERE/check_sent.py" "$d/outbox" "$SMTP_OUT" "$HTTPS_LOG" "$WORK/dkim.tx
     submitter.test >"$d/sent1.json" 2>"$d/check1.err"; then
     pass send-mails-pass-dkim-and-bodies-equal-the-reports
 else fail send-mails-pass-dkim-and-bodies-equal-the-reports "$(cat "$d/check1.err")"; fi
-want='{"https": {"/fail": 1, "/hang": 1, "/ok": 2}, "mail": {"selfsigned.test": 1, "valid.test": 1}}'
+want='{"https": {"/fail": 1, "/flaky": 1, "/hang": 1, "/ok": 2}, "mail": {"selfsigned.test": 1, "valid.test": 1}}'
 [ "$(cat "$d/sent1.json")" = "$want" ] && pass send-every-destination-once ||
     fail send-every-destination-once "got $(cat "$d/sent1.json")"
 grep -q "tls!reports@selfsigned.test" "$SMTP_OUT"/*.json &&
@@ -73,6 +74,13 @@ grep -q '!may.test!.*not sent: .*no TXT record' "$d/send1.log" &&
     pass send-no-tlsrpt-record-no-delivery || fail send-no-tlsrpt-record-no-delivery
 grep -q '!nostarttls.test!.*reports.test/fail: failed (HTTP status 500), retry at' "$d/send1.log" &&
     pass send-http-500-is-retried || fail send-http-500-is-retried "$(grep nostarttls "$d/send1.log")"
+
+"$TLSRPT" -c "$d/c.conf" outbox >"$d/outbox1.txt" 2>&1
+if grep -q '^  sent     mailto:tlsrpt@valid.test attempts=1 at=' "$d/outbox1.txt" &&
+    grep -q '^  pending  https://reports.test/fail attempts=1 next=.* error=HTTP status 500' "$d/outbox1.txt" &&
+    grep -q '^  no destination: .*_smtp._tls.stsbad.test' "$d/outbox1.txt"; then
+    pass send-outbox-lists-every-delivery-state
+else fail send-outbox-lists-every-delivery-state "$(cat "$d/outbox1.txt")"; fi
 
 # A second pass at the same time sends nothing again.
 "$TLSRPT" -c "$d/c.conf" send --now "$T1" 2>"$d/send2.log"
@@ -88,6 +96,10 @@ if grep -q 'nostarttls.test.*failed (HTTP status 500)' "$d/send3.log" &&
     grep -q 'nostarttls.test.*given up after 3 attempt' "$d/send4.log"; then
     pass send-retry-then-give-up-after-the-limit
 else fail send-retry-then-give-up-after-the-limit "$(cat "$d/send3.log" "$d/send4.log")"; fi
+if grep -q 'tlsabort.test.*flaky: failed (HTTP status 500)' "$d/send1.log" &&
+    grep -q 'tlsabort.test.*flaky: sent' "$d/send3.log"; then
+    pass send-a-failure-is-retried-and-then-succeeds
+else fail send-a-failure-is-retried-and-then-succeeds "$(grep tlsabort "$d"/send*.log)"; fi
 
 # kill -9 while a delivery hangs: everything recorded before stays sent,
 # only the report in flight is tried again.
@@ -105,7 +117,7 @@ conf "$d/k2.conf" "http_timeout = 1"
 "$TLSRPT" -c "$d/k2.conf" send --now "$T1" 2>"$k/send2.log"
 $PY "$HERE/check_sent.py" "$d/outbox" "$SMTP_OUT" "$HTTPS_LOG" "$WORK/dkim.txt" \
     submitter.test >"$k/after.json" 2>"$k/check.err"
-want_k='{"https": {"/fail": 1, "/hang": 2, "/ok": 2}, "mail": {"selfsigned.test": 1, "valid.test": 1}}'
+want_k='{"https": {"/fail": 1, "/flaky": 1, "/hang": 2, "/ok": 2}, "mail": {"selfsigned.test": 1, "valid.test": 1}}'
 if [ "$(cat "$k/after.json")" = "$want_k" ] && ! grep -q ': sent$' "$k/send2.log"; then
     pass send-kill-9-resends-only-the-report-in-flight
 else

@@ -10,6 +10,7 @@ content type, body length and sha256, body hex), and answers by path:
   POST /redir-same   307 to /ok on the same host and port
   POST /redir-other  307 to https://other.test:PORT/ok
   POST /moved        301 to /ok (never to be followed for a POST)
+  POST /flaky        500 the first time, 200 after
   GET /.well-known/mta-sts.txt, by Host name:
     mta-sts.good.test     200 text/plain, a valid policy
     mta-sts.json.test     200 application/json
@@ -32,6 +33,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 CERT, KEY, PORTFILE, LOGFILE = sys.argv[1:5]
 POLICYDIR = sys.argv[5] if len(sys.argv) > 5 else None
 LOCK = threading.Lock()
+FLAKY = [0]
 POLICY = b"version: STSv1\r\nmode: enforce\r\nmx: mx.good.test\r\nmax_age: 86400\r\n"
 
 
@@ -84,6 +86,11 @@ class Handler(BaseHTTPRequestHandler):
             self.answer(307, location="https://other.test:%d/ok" % port)
         elif self.path == "/moved":
             self.answer(301, location="/ok")
+        elif self.path == "/flaky":
+            with LOCK:
+                FLAKY[0] += 1
+                first = FLAKY[0] == 1
+            self.answer(500 if first else 200, b"flaky\n")
         else:
             self.answer(404)
 
