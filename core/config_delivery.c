@@ -219,7 +219,7 @@ int trpt_cfg_delivery_setting(trpt_cfg_reader *rd, trpt_config *c,
     if (strcmp(name, "send_success_only_reports") == 0)
         return set_bool(rd, &d->send_success_only, name, value);
     if (strcmp(name, "max_report_size") == 0)
-        return trpt_cfg_set_unsigned(rd, &d->max_report_size, value, 4096,
+        return trpt_cfg_set_unsigned(rd, &d->max_report_size, value, 512,
                                      1024u * 1024 * 1024);
     if (strcmp(name, "max_destinations") == 0)
         return trpt_cfg_set_unsigned(rd, &d->max_destinations, value, 1, 64);

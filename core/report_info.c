@@ -3,13 +3,17 @@
  * (report_info.h).
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <json.h>
 #include <zlib.h>
 
 #include "buf.h"
+#include "report.h"
 #include "report_info.h"
 
 /* Inflates a gzip member into out, at most max bytes. */
@@ -143,4 +147,160 @@ void trpt_report_info_clear(trpt_report_info *info)
     free(info->report_id);
     free(info->policy_domain);
     memset(info, 0, sizeof *info);
+}
+
+/* --- splitting ------------------------------------------------------------ */
+
+/* libfastjson writes '/' as "\/"; reports are written without. */
+static int append_plain(trpt_buf *out, const char *text)
+{
+    for (const char *p = text; *p; p++) {
+        if (p[0] == '\\' && p[1] == '/')
+            p++;
+        if (trpt_buf_putc(out, *p) < 0)
+            return -ENOMEM;
+    }
+    return 0;
+}
+
+/* "<id before @>-p<N>@<rest>" (or "-p<N>" appended without '@'). */
+static int part_id(const char *id, size_t part, trpt_buf *out)
+{
+    const char *at = strrchr(id, '@');
+    size_t head = at ? (size_t)(at - id) : strlen(id);
+
+    return trpt_buf_printf(out, "%.*s-p%zu%s", (int)head, id, part,
+                           at ? at : "");
+}
+
+/* tmp, fsync, rename, so a reader never sees half a file. */
+static int write_atomic(const char *dir, const char *name, const trpt_buf *b)
+{
+    char tmp[4400], path[4400];
+    int fd, r = 0;
+
+    if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path ||
+        snprintf(tmp, sizeof tmp, "%s/.%s.%ld.tmp", dir, name,
+                 (long)getpid()) >= (int)sizeof tmp)
+        return -ENAMETOOLONG;
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0640);
+    if (fd < 0)
+        return -errno;
+    for (size_t at = 0; r == 0 && at < b->len;) {
+        ssize_t n = write(fd, b->data + at, b->len - at);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            r = n < 0 ? -errno : -EIO;
+        else
+            at += (size_t)n;
+    }
+    if (r == 0 && fsync(fd) < 0)
+        r = -errno;
+    if (close(fd) < 0 && r == 0)
+        r = -errno;
+    if (r == 0 && rename(tmp, path) < 0)
+        r = -errno;
+    if (r < 0)
+        unlink(tmp);
+    return r;
+}
+
+/* One part: every member of root but report-id and policies, then those. */
+static int write_part(json_object *root, json_object *policy, size_t part,
+                      const char *id, const char *name, const char *dir)
+{
+    json_object *o = json_object_new_object(), *arr = json_object_new_array();
+    trpt_buf idb, json, gz, pname;
+    size_t stem = strlen(name) - strlen(".json.gz");
+    int r;
+
+    trpt_buf_init(&idb);
+    trpt_buf_init(&json);
+    trpt_buf_init(&gz);
+    trpt_buf_init(&pname);
+    r = !o || !arr ? -ENOMEM : part_id(id, part, &idb);
+    if (r == 0) {
+        struct fjson_object_iterator it = fjson_object_iter_begin(root);
+        struct fjson_object_iterator end = fjson_object_iter_end(root);
+
+        for (; !fjson_object_iter_equal(&it, &end);
+             fjson_object_iter_next(&it)) {
+            const char *key = fjson_object_iter_peek_name(&it);
+            json_object *val = fjson_object_iter_peek_value(&it);
+
+            if (strcmp(key, "report-id") == 0)
+                json_object_object_add(o, key,
+                                       json_object_new_string(idb.data));
+            else if (strcmp(key, "policies") == 0)
+                json_object_object_add(o, key, json_object_get(arr));
+            else
+                json_object_object_add(o, key, json_object_get(val));
+        }
+        json_object_array_add(arr, json_object_get(policy));
+        r = append_plain(
+            &json, json_object_to_json_string_ext(o, FJSON_TO_STRING_PLAIN));
+    }
+    if (r == 0)
+        r = trpt_report_gzip(json.data, json.len, &gz);
+    if (r == 0)
+        r = trpt_buf_printf(&pname, "%.*s-p%zu.json.gz", (int)stem, name, part);
+    if (r == 0)
+        r = write_atomic(dir, pname.data, &gz);
+    json_object_put(arr);
+    json_object_put(o);
+    trpt_buf_free(&idb);
+    trpt_buf_free(&json);
+    trpt_buf_free(&gz);
+    trpt_buf_free(&pname);
+    return r;
+}
+
+int trpt_report_split(const void *gz, size_t len, const char *name,
+                      const char *outbox_dir, size_t *n_parts)
+{
+    json_tokener *tok = NULL;
+    json_object *root = NULL, *policies, *idv;
+    size_t n = 0, nl = name ? strlen(name) : 0;
+    trpt_buf json;
+    int r, dfd;
+
+    if (!gz || !outbox_dir || !n_parts || nl <= 8 || strchr(name, '/') ||
+        strcmp(name + nl - 8, ".json.gz") != 0)
+        return -EINVAL;
+    *n_parts = 0;
+    trpt_buf_init(&json);
+    if ((r = gunzip(gz, len, TRPT_REPORT_INFO_MAX, &json)) < 0)
+        goto out;
+    r = -EBADMSG;
+    if (json.len > INT32_MAX || !(tok = fjson_tokener_new_ex(32)))
+        goto out;
+    root = json_tokener_parse_ex(tok, json.data, (int)json.len);
+    if (!root || fjson_tokener_get_error(tok) != fjson_tokener_success ||
+        !json_object_is_type(root, json_type_object) ||
+        !json_object_object_get_ex(root, "report-id", &idv) ||
+        !json_object_is_type(idv, json_type_string) ||
+        !json_object_object_get_ex(root, "policies", &policies) ||
+        !json_object_is_type(policies, json_type_array))
+        goto out;
+    n = json_object_array_length(policies);
+    r = n < 2 ? -EINVAL : 0;
+    for (size_t i = 0; r == 0 && i < n; i++)
+        r = write_part(root, json_object_array_get_idx(policies, i), i + 1,
+                       json_object_get_string(idv), name, outbox_dir);
+    if (r == 0) {
+        dfd = open(outbox_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        r = dfd < 0 || fsync(dfd) < 0 ? -errno : 0;
+        if (dfd >= 0)
+            close(dfd);
+    }
+    if (r == 0)
+        *n_parts = n;
+out:
+    json_object_put(root);
+    if (tok)
+        json_tokener_free(tok);
+    trpt_buf_free(&json);
+    return r;
 }

@@ -8,6 +8,13 @@
  * trpt_report_info_read()   from gzip bytes; decompressed size bounded by
  *                           TRPT_REPORT_INFO_MAX
  * trpt_report_info_clear()  free (reusable)
+ * trpt_report_split()       a report of several policies -> one report per
+ *                           policy, written into outbox_dir beside it
+ *                           (atomically, deterministic bytes), named
+ *                           "<name without .json.gz>-p<N>.json.gz" with
+ *                           report-id "<id before @>-p<N>@<after>";
+ *                           *n_parts tells how many (-EINVAL for a report
+ *                           of one policy: it cannot be split)
  * Errors: -EBADMSG not gzip or not a report, -EFBIG too large, -ENOMEM.
  */
 #ifndef TRPT_REPORT_INFO_H
@@ -28,5 +35,7 @@ typedef struct trpt_report_info {
 
 int trpt_report_info_read(const void *gz, size_t len, trpt_report_info *out);
 void trpt_report_info_clear(trpt_report_info *info);
+int trpt_report_split(const void *gz, size_t len, const char *name,
+                      const char *outbox_dir, size_t *n_parts);
 
 #endif

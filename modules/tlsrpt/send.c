@@ -200,15 +200,42 @@ static int64_t report_day(const char *name)
     return p ? strtoll(p + 1, NULL, 10) / 86400 : 0;
 }
 
+/* Too big: one report per policy instead (each then goes through this
+ * again), never a truncated one. A report of one policy cannot be split
+ * and is not sent; the reason is kept. */
+static int split_report(sender *s, trpt_outbox_entry *e,
+                        const trpt_report_info *info, const trpt_buf *gz)
+{
+    char why[300];
+    size_t parts = 0;
+    int r;
+
+    if (info->n_policies < 2) {
+        snprintf(why, sizeof why,
+                 "report of %zu bytes exceeds max_report_size (%u) and has "
+                 "one policy: not sent",
+                 gz->len, s->d->max_report_size);
+        return trpt_outbox_resolve(e, NULL, 0, why);
+    }
+    if ((r = trpt_report_split(gz->data, gz->len, e->report,
+                               s->ctx->cfg->outbox_directory, &parts)) < 0)
+        return r;
+    snprintf(why, sizeof why,
+             "split into %zu reports of one policy (max_report_size %u)", parts,
+             s->d->max_report_size);
+    return trpt_outbox_resolve(e, NULL, 0, why);
+}
+
 /* Where the report goes, decided once (outbox.h): every usable rua URI of
  * the domain's one TLSRPT record, or the reason there is none. */
 static int resolve_destinations(sender *s, trpt_outbox_entry *e,
-                                const trpt_report_info *info, size_t gz_len)
+                                const trpt_report_info *info,
+                                const trpt_buf *gz)
 {
+    size_t gz_len = gz->len;
     const trpt_rua_lookup *l;
     const char *uris[64];
     char *owned[64];
-    char why[300];
     size_t n = 0;
     int64_t day = report_day(e->report);
     int r;
@@ -219,12 +246,8 @@ static int resolve_destinations(sender *s, trpt_outbox_entry *e,
         return trpt_outbox_resolve(e, NULL, 0,
                                    "no failures (send_success_only_reports "
                                    "= no)");
-    if (gz_len > s->d->max_report_size) {
-        snprintf(why, sizeof why,
-                 "report of %zu bytes exceeds max_report_size (%u); not sent",
-                 gz_len, s->d->max_report_size);
-        return trpt_outbox_resolve(e, NULL, 0, why);
-    }
+    if (gz_len > s->d->max_report_size)
+        return split_report(s, e, info, gz);
     if ((r = trpt_resolver_rua(s->net.resolver, info->policy_domain, s->now_us,
                                &l)) < 0)
         return r;
@@ -403,7 +426,7 @@ static int process_report(sender *s, const char *name)
         goto out;
     }
     if (!e->resolved) {
-        r = resolve_destinations(s, e, &info, gz.len);
+        r = resolve_destinations(s, e, &info, &gz);
         if (r == -EAGAIN) {
             s->n.waiting++;
             r = 0;

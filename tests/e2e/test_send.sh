@@ -124,3 +124,42 @@ else
     fail send-kill-9-resends-only-the-report-in-flight \
         "before $(cat "$k/before.json") after $(cat "$k/after.json") $(cat "$k/send2.log" "$k/check.err")"
 fi
+
+# A report over max_report_size is split by policy, never truncated; a
+# part still too big (one policy) is not sent, with the reason kept.
+s="$WORK/split"; mkdir -p "$s/outbox"
+rm -f "$SMTP_OUT"/*
+/usr/bin/python3 - "$s/outbox" <<'PY'
+import gzip, json, random, sys
+random.seed(7)
+noise = "".join(random.choice("abcdefghijklmnopqrstuvwxyz0123456789") for _ in range(3000))
+def pol(kind, extra):
+    p = {"policy": {"policy-type": kind, "policy-domain": "valid.test"},
+         "summary": {"total-successful-session-count": 3,
+                     "total-failure-session-count": 1},
+         "failure-details": [{"result-type": "validation-failure",
+                              "failed-session-count": 1,
+                              "failure-reason-code": extra}]}
+    return p
+rep = {"organization-name": "t", "contact-info": "mailto:a@submitter.test",
+       "report-id": "2026-11-28T00:00:00Z_valid.test_big@submitter.test",
+       "date-range": {"start-datetime": "2026-11-28T00:00:00Z",
+                      "end-datetime": "2026-11-28T23:59:59Z"},
+       "policies": [pol("no-policy-found", noise), pol("sts", "small")]}
+name = "submitter.test!valid.test!1795824000!1795910399!big.json.gz"
+open(sys.argv[1] + "/" + name, "wb").write(gzip.compress(json.dumps(rep).encode(), mtime=0))
+PY
+write_conf "$s/c.conf" "$s" "dns_server = $KNOT_SERVER" \
+    "dns_trust_anchor_file = $KNOT_ANCHOR_FILE" \
+    "smtp_server = smtp://127.0.0.1:$SMTP_PORT" "smtp_ca_file = $SMTP_CERT" \
+    "dkim_key_file = $WORK/dkim.pem" "dkim_selector = tlsrpt" \
+    "send_grace = 0" "send_spread = 1" "max_report_size = 1000"
+"$TLSRPT" -c "$s/c.conf" send --now "$T1" 2>"$s/send1.log"
+"$TLSRPT" -c "$s/c.conf" send --now "$T1" 2>"$s/send2.log"
+if grep -q 'big.json.gz: not sent: split into 2 reports' "$s/send1.log" &&
+    grep -q 'big-p1.json.gz: not sent: .*one policy' "$s/send2.log" &&
+    grep -q 'big-p2.json.gz -> mailto:tlsrpt@valid.test: sent' "$s/send2.log" &&
+    grep -l 'Report-ID: <2026-11-28T00:00:00Z_valid.test_big-p2@submitter.test>' \
+        "$SMTP_OUT"/*.eml >/dev/null; then
+    pass send-oversize-report-split-by-policy-never-truncated
+else fail send-oversize-report-split-by-policy-never-truncated "$(cat "$s"/send*.log)"; fi
