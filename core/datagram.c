@@ -16,6 +16,7 @@
 #include <emmintrin.h>
 #endif
 
+#include "json_scan.h"
 #include "parser_internal.h"
 
 /* Record limits (docs/record-format.md, "Limits"). */
@@ -299,44 +300,19 @@ static int check_cp(trpt_datagram_decoder *d, unsigned cp, const text_rule *r)
     return 0;
 }
 
-/* 1 for bytes copied as they are in any string: printable ASCII except
- * '"', '\\' and '@'. */
-static const unsigned char plain_byte[256] = {
-    [' ' ... '!'] = 1,
-    ['#' ... '?'] = 1,
-    ['A' ... '['] = 1,
-    [']' ... '~'] = 1,
-};
-
-#ifdef __SSE2__
-/* Bit i set when p[i] is not a plain_byte: 16 bytes per step. */
-static inline unsigned special_mask16(const unsigned char *p)
-{
-    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
-    __m128i m = _mm_cmpeq_epi8(v, _mm_set1_epi8('"'));
-
-    m = _mm_or_si128(m, _mm_cmpeq_epi8(v, _mm_set1_epi8('\\')));
-    m = _mm_or_si128(m, _mm_cmpeq_epi8(v, _mm_set1_epi8('@')));
-    m = _mm_or_si128(m, _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7f)));
-    /* signed compare: 0x00..0x1f and every byte >= 0x80 */
-    m = _mm_or_si128(m, _mm_cmplt_epi8(v, _mm_set1_epi8(0x20)));
-    return (unsigned)_mm_movemask_epi8(m);
-}
-#endif
-
-/* The first byte in [p, end) that is not a plain_byte, or end. */
+/* The first byte in [p, end) that is not plain (json_scan.h), or end. */
 static const unsigned char *skip_plain(const unsigned char *p,
                                        const unsigned char *end)
 {
 #ifdef __SSE2__
     for (; end - p >= 16; p += 16) {
-        unsigned m = special_mask16(p);
+        unsigned m = trpt_json_special_mask16(p);
 
         if (m)
             return p + __builtin_ctz(m);
     }
 #endif
-    while (p < end && plain_byte[*p])
+    while (p < end && trpt_json_plain[*p])
         p++;
     return p;
 }
@@ -382,7 +358,7 @@ static int read_escape(trpt_datagram_decoder *d, unsigned *cp)
     }
 }
 
-/* Copies one byte that is not a plain_byte (not '"'): an escape, '@',
+/* Copies one byte that is not plain (not '"'): an escape, '@',
  * DEL, or a UTF-8 sequence. Returns the bytes written at o, or -1. */
 static int copy_special(trpt_datagram_decoder *d, const text_rule *r, char *o)
 {

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "fileutil.h"
 #include "outbox.h"
 
 #define STATE_DIR      "delivery"
@@ -495,21 +496,6 @@ int trpt_outbox_load(const char *dir, const char *report,
     return 0;
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n) {
-        ssize_t w = write(fd, p, n);
-
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return w < 0 ? -errno : -EIO;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 static int format_state(const trpt_outbox_entry *e, trpt_buf *b)
 {
     int r = trpt_buf_printf(
@@ -532,9 +518,9 @@ static int format_state(const trpt_outbox_entry *e, trpt_buf *b)
 
 int trpt_outbox_save(const char *dir, const trpt_outbox_entry *e)
 {
-    char sdir[4096], tmp[4200], path[4200];
+    char sdir[4096], path[4200];
     trpt_buf b;
-    int fd, dfd, r;
+    int r;
 
     if (!dir || !e || !report_name_ok(e->report))
         return -EINVAL;
@@ -544,34 +530,9 @@ int trpt_outbox_save(const char *dir, const trpt_outbox_entry *e)
         return -errno;
     if ((r = state_path(path, sizeof path, dir, e->report, ".state")) < 0)
         return r;
-    if (snprintf(tmp, sizeof tmp, "%s/.%s.%ld.tmp", sdir, e->report,
-                 (long)getpid()) >= (int)sizeof tmp)
-        return -ENAMETOOLONG;
     trpt_buf_init(&b);
-    if ((r = format_state(e, &b)) < 0) {
-        trpt_buf_free(&b);
-        return r;
-    }
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0640);
-    if (fd < 0) {
-        trpt_buf_free(&b);
-        return -errno;
-    }
-    r = write_all(fd, b.data, b.len);
+    if ((r = format_state(e, &b)) == 0)
+        r = trpt_write_file_atomic(path, b.data, b.len, 0640);
     trpt_buf_free(&b);
-    if (r == 0 && fsync(fd) < 0)
-        r = -errno;
-    if (close(fd) < 0 && r == 0)
-        r = -errno;
-    if (r == 0 && rename(tmp, path) < 0)
-        r = -errno;
-    if (r < 0) {
-        unlink(tmp);
-        return r;
-    }
-    if ((dfd = open(sdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
-        return -errno;
-    r = fsync(dfd) < 0 ? -errno : 0;
-    close(dfd);
     return r;
 }

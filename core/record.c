@@ -23,6 +23,7 @@
 #include <emmintrin.h>
 #endif
 
+#include "json_scan.h"
 #include "record_view.h"
 #include "timeutil.h"
 
@@ -361,44 +362,19 @@ int trpt_event_id_parse(const char *id, const char **source, size_t *source_len,
 
 /* ---- byte classes shared by validation and the scanner ---------------- */
 
-/* 1 for printable ASCII that needs no second look; 0 for '"', '\\', '@',
- * control characters, DEL and every non-ASCII byte. */
-static const unsigned char plain_char[256] = {
-    [' ' ... '!'] = 1, /* then '"' */
-    ['#' ... '?'] = 1, /* then '@' */
-    ['A' ... '['] = 1, /* then '\\' */
-    [']' ... '~'] = 1, /* then DEL and beyond */
-};
-
-#ifdef __SSE2__
-/* Bit i set when p[i] is not a plain_char: 16 bytes per step. */
-static inline unsigned special_mask16(const unsigned char *p)
-{
-    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
-    __m128i m = _mm_cmpeq_epi8(v, _mm_set1_epi8('"'));
-
-    m = _mm_or_si128(m, _mm_cmpeq_epi8(v, _mm_set1_epi8('\\')));
-    m = _mm_or_si128(m, _mm_cmpeq_epi8(v, _mm_set1_epi8('@')));
-    m = _mm_or_si128(m, _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7f)));
-    /* signed compare: catches 0x00-0x1f and every byte >= 0x80 */
-    m = _mm_or_si128(m, _mm_cmplt_epi8(v, _mm_set1_epi8(0x20)));
-    return (unsigned)_mm_movemask_epi8(m);
-}
-#endif
-
-/* First byte in [p, end) that is not a plain_char, or end. */
+/* First byte in [p, end) that is not plain (json_scan.h), or end. */
 static inline __attribute__((always_inline)) const unsigned char *
 find_special(const unsigned char *p, const unsigned char *end)
 {
 #ifdef __SSE2__
     for (; end - p >= 16; p += 16) {
-        unsigned m = special_mask16(p);
+        unsigned m = trpt_json_special_mask16(p);
 
         if (m)
             return p + __builtin_ctz(m);
     }
 #endif
-    while (p < end && plain_char[*p])
+    while (p < end && trpt_json_plain[*p])
         p++;
     return p;
 }
@@ -952,13 +928,13 @@ next_special(const scanner *s, const unsigned char *p)
     const unsigned char *end = s->end;
 
     for (; end - p >= 16; p += 16) {
-        unsigned m = special_mask16(p);
+        unsigned m = trpt_json_special_mask16(p);
 
         if (m)
             return p + __builtin_ctz(m);
     }
     if (p < end && s->total >= 16) {
-        unsigned m = special_mask16(end - 16) >> (16 - (end - p));
+        unsigned m = trpt_json_special_mask16(end - 16) >> (16 - (end - p));
 
         return m ? p + __builtin_ctz(m) : end;
     }

@@ -17,6 +17,7 @@
  * - Domains are checked before they become part of a file name: only
  *   letters, digits, '-', '_' and '.', no leading dot, no "..".
  */
+#include "fileutil.h"
 #include "report.h"
 
 #include <dirent.h>
@@ -433,22 +434,6 @@ int trpt_report_gzip(const char *data, size_t len, trpt_buf *out)
 
 /* ------------------------------------------------------------- write */
 
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n) {
-        ssize_t w = write(fd, p, n);
-
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return -errno;
-        }
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 /* Creates the temporary file; O_EXCL|O_NOFOLLOW refuses to follow or
  * reuse anything already there (a stale temp file of a crash is removed). */
 static int create_tmp(int dirfd, const char *tmp, bool *replaced)
@@ -563,7 +548,7 @@ static int write_tmp(int dirfd, const char *tmp, const trpt_buf *gz,
 
     if (fd < 0)
         return fd;
-    rc = write_all(fd, gz->data, gz->len);
+    rc = trpt_write_all(fd, gz->data, gz->len);
 #ifdef SYNC_FILE_RANGE_WRITE
     if (rc == 0)
         (void)sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE); /* a hint */

@@ -3,16 +3,15 @@
  * (report_info.h).
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <json.h>
 #include <zlib.h>
 
 #include "buf.h"
+#include "fileutil.h"
 #include "report.h"
 #include "report_info.h"
 
@@ -99,12 +98,45 @@ static int read_policies(json_object *policies, trpt_report_info *out)
     return n ? 0 : -EBADMSG;
 }
 
-int trpt_report_info_read(const void *gz, size_t len, trpt_report_info *out)
+/* gzip bytes -> the report's root object with a non-empty string
+ * "report-id" and an array "policies" (depth-limited parse). */
+static int load_report(const void *gz, size_t len, json_object **root,
+                       const char **id, json_object **policies)
 {
     json_tokener *tok = NULL;
-    json_object *root = NULL, *policies;
-    const char *id;
+    json_object *o = NULL;
     trpt_buf json;
+    int r;
+
+    *root = NULL;
+    trpt_buf_init(&json);
+    if ((r = gunzip(gz, len, TRPT_REPORT_INFO_MAX, &json)) < 0)
+        goto out;
+    r = -EBADMSG;
+    if (json.len > INT32_MAX || !(tok = fjson_tokener_new_ex(32)))
+        goto out;
+    o = json_tokener_parse_ex(tok, json.data, (int)json.len);
+    if (!o || fjson_tokener_get_error(tok) != fjson_tokener_success ||
+        !json_object_is_type(o, json_type_object) ||
+        !(*id = get_string(o, "report-id")) || !(*id)[0] ||
+        !json_object_object_get_ex(o, "policies", policies) ||
+        !json_object_is_type(*policies, json_type_array))
+        goto out;
+    *root = o;
+    o = NULL;
+    r = 0;
+out:
+    json_object_put(o);
+    if (tok)
+        json_tokener_free(tok);
+    trpt_buf_free(&json);
+    return r;
+}
+
+int trpt_report_info_read(const void *gz, size_t len, trpt_report_info *out)
+{
+    json_object *root, *policies;
+    const char *id;
     int r;
 
     if (!out)
@@ -112,29 +144,13 @@ int trpt_report_info_read(const void *gz, size_t len, trpt_report_info *out)
     memset(out, 0, sizeof *out);
     if (!gz)
         return -EINVAL;
-    trpt_buf_init(&json);
-    if ((r = gunzip(gz, len, TRPT_REPORT_INFO_MAX, &json)) < 0)
-        goto out;
-    r = -EBADMSG;
-    if (json.len > INT32_MAX || !(tok = fjson_tokener_new_ex(32)))
-        goto out;
-    root = json_tokener_parse_ex(tok, json.data, (int)json.len);
-    if (!root || fjson_tokener_get_error(tok) != fjson_tokener_success ||
-        !json_object_is_type(root, json_type_object) ||
-        !(id = get_string(root, "report-id")) || !id[0] ||
-        !json_object_object_get_ex(root, "policies", &policies) ||
-        !json_object_is_type(policies, json_type_array))
-        goto out;
-    if (!(out->report_id = strdup(id))) {
+    if ((r = load_report(gz, len, &root, &id, &policies)) < 0)
+        return r;
+    if (!(out->report_id = strdup(id)))
         r = -ENOMEM;
-        goto out;
-    }
-    r = read_policies(policies, out);
-out:
+    else
+        r = read_policies(policies, out);
     json_object_put(root);
-    if (tok)
-        json_tokener_free(tok);
-    trpt_buf_free(&json);
     if (r < 0)
         trpt_report_info_clear(out);
     return r;
@@ -171,40 +187,6 @@ static int part_id(const char *id, size_t part, trpt_buf *out)
 
     return trpt_buf_printf(out, "%.*s-p%zu%s", (int)head, id, part,
                            at ? at : "");
-}
-
-/* tmp, fsync, rename, so a reader never sees half a file. */
-static int write_atomic(const char *dir, const char *name, const trpt_buf *b)
-{
-    char tmp[4400], path[4400];
-    int fd, r = 0;
-
-    if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path ||
-        snprintf(tmp, sizeof tmp, "%s/.%s.%ld.tmp", dir, name,
-                 (long)getpid()) >= (int)sizeof tmp)
-        return -ENAMETOOLONG;
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0640);
-    if (fd < 0)
-        return -errno;
-    for (size_t at = 0; r == 0 && at < b->len;) {
-        ssize_t n = write(fd, b->data + at, b->len - at);
-
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            r = n < 0 ? -errno : -EIO;
-        else
-            at += (size_t)n;
-    }
-    if (r == 0 && fsync(fd) < 0)
-        r = -errno;
-    if (close(fd) < 0 && r == 0)
-        r = -errno;
-    if (r == 0 && rename(tmp, path) < 0)
-        r = -errno;
-    if (r < 0)
-        unlink(tmp);
-    return r;
 }
 
 /* One part: every member of root but report-id and policies, then those. */
@@ -245,9 +227,10 @@ static int write_part(json_object *root, json_object *policy, size_t part,
     if (r == 0)
         r = trpt_report_gzip(json.data, json.len, &gz);
     if (r == 0)
-        r = trpt_buf_printf(&pname, "%.*s-p%zu.json.gz", (int)stem, name, part);
+        r = trpt_buf_printf(&pname, "%s/%.*s-p%zu.json.gz", dir, (int)stem,
+                            name, part);
     if (r == 0)
-        r = write_atomic(dir, pname.data, &gz);
+        r = trpt_write_file_atomic(pname.data, gz.data, gz.len, 0640);
     json_object_put(arr);
     json_object_put(o);
     trpt_buf_free(&idb);
@@ -260,47 +243,24 @@ static int write_part(json_object *root, json_object *policy, size_t part,
 int trpt_report_split(const void *gz, size_t len, const char *name,
                       const char *outbox_dir, size_t *n_parts)
 {
-    json_tokener *tok = NULL;
-    json_object *root = NULL, *policies, *idv;
-    size_t n = 0, nl = name ? strlen(name) : 0;
-    trpt_buf json;
-    int r, dfd;
+    json_object *root, *policies;
+    size_t n, nl = name ? strlen(name) : 0;
+    const char *id;
+    int r;
 
     if (!gz || !outbox_dir || !n_parts || nl <= 8 || strchr(name, '/') ||
         strcmp(name + nl - 8, ".json.gz") != 0)
         return -EINVAL;
     *n_parts = 0;
-    trpt_buf_init(&json);
-    if ((r = gunzip(gz, len, TRPT_REPORT_INFO_MAX, &json)) < 0)
-        goto out;
-    r = -EBADMSG;
-    if (json.len > INT32_MAX || !(tok = fjson_tokener_new_ex(32)))
-        goto out;
-    root = json_tokener_parse_ex(tok, json.data, (int)json.len);
-    if (!root || fjson_tokener_get_error(tok) != fjson_tokener_success ||
-        !json_object_is_type(root, json_type_object) ||
-        !json_object_object_get_ex(root, "report-id", &idv) ||
-        !json_object_is_type(idv, json_type_string) ||
-        !json_object_object_get_ex(root, "policies", &policies) ||
-        !json_object_is_type(policies, json_type_array))
-        goto out;
+    if ((r = load_report(gz, len, &root, &id, &policies)) < 0)
+        return r;
     n = json_object_array_length(policies);
     r = n < 2 ? -EINVAL : 0;
     for (size_t i = 0; r == 0 && i < n; i++)
-        r = write_part(root, json_object_array_get_idx(policies, i), i + 1,
-                       json_object_get_string(idv), name, outbox_dir);
-    if (r == 0) {
-        dfd = open(outbox_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        r = dfd < 0 || fsync(dfd) < 0 ? -errno : 0;
-        if (dfd >= 0)
-            close(dfd);
-    }
+        r = write_part(root, json_object_array_get_idx(policies, i), i + 1, id,
+                       name, outbox_dir);
+    json_object_put(root);
     if (r == 0)
         *n_parts = n;
-out:
-    json_object_put(root);
-    if (tok)
-        json_tokener_free(tok);
-    trpt_buf_free(&json);
     return r;
 }

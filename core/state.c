@@ -27,6 +27,7 @@
 #include <zlib.h>
 
 #include "buf.h"
+#include "fileutil.h"
 #include "record.h"
 #include "report.h"
 #include "spool.h"
@@ -563,21 +564,6 @@ static int state_load(trpt_state *s)
     return r;
 }
 
-static int write_all(int fd, const char *p, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return -errno;
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 static int fsync_dir(const char *dir)
 {
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -608,7 +594,7 @@ int trpt_state_save(trpt_state *s)
         r = -errno;
         goto out;
     }
-    r = write_all(fd, b.data, b.len);
+    r = trpt_write_all(fd, b.data, b.len);
     if (r == 0 && fsync(fd) < 0)
         r = -errno;
     if (close(fd) < 0 && r == 0)

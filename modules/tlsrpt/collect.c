@@ -867,18 +867,6 @@ static int parse_ulong(const char *s, int base, unsigned long lo,
     return 0;
 }
 
-static int valid_host(const char *s)
-{
-    size_t n = strlen(s);
-
-    if (n == 0 || n > 253)
-        return 0;
-    for (; *s; s++)
-        if (*s <= ' ' || *s == '@' || *s == 0x7f)
-            return 0;
-    return 1;
-}
-
 /* Returns -1 to go on, or an exit code. */
 static int parse_args(int argc, char **argv, collect_opts *o)
 {
@@ -913,7 +901,7 @@ static int parse_args(int argc, char **argv, collect_opts *o)
             o->group = optarg;
             break;
         case 'H':
-            if (!valid_host(optarg))
+            if (!tlsrpt_valid_host(optarg))
                 return tlsrpt_usage_error("collect", "bad host name: %s",
                                           optarg);
             o->host = optarg;
@@ -996,7 +984,7 @@ static char *default_host(void)
     if (gethostname(buf, sizeof buf) < 0)
         return NULL;
     buf[sizeof buf - 1] = '\0';
-    return valid_host(buf) ? strdup(buf) : NULL;
+    return tlsrpt_valid_host(buf) ? strdup(buf) : NULL;
 }
 
 static int open_spool(collector *co)

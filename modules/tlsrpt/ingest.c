@@ -540,18 +540,6 @@ static int parse_format(const char *s, trpt_mta_format *out)
     return 0;
 }
 
-static int valid_host(const char *s)
-{
-    size_t n = strlen(s);
-
-    if (n == 0 || n > 253)
-        return 0;
-    for (; *s; s++)
-        if (*s <= ' ' || *s == '@' || *s == 0x7f)
-            return 0;
-    return 1;
-}
-
 /* Returns -1 to go on, or an exit code. */
 static int parse_args(int argc, char **argv, ingest_opts *o)
 {
@@ -581,7 +569,7 @@ static int parse_args(int argc, char **argv, ingest_opts *o)
             o->year = (int)y;
             break;
         case 'H':
-            if (!valid_host(optarg))
+            if (!tlsrpt_valid_host(optarg))
                 return tlsrpt_usage_error("ingest", "bad host name: %s",
                                           optarg);
             o->host = optarg;

@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +10,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include "fileutil.h"
 #include "journal_state.h"
 
 #define STATE_MAX_BYTES (64 * 1024) /* 256 hosts of 255 bytes fit */
@@ -208,22 +208,6 @@ int jr_state_load(const char *path, jr_state *st)
 
 /* ---- save --------------------------------------------------------------- */
 
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n) {
-        ssize_t w = write(fd, p, n);
-
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return -errno;
-        }
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 static int format_state(const jr_state *st, char *buf, size_t cap)
 {
     char cursor[JR_CURSOR_MAX];
@@ -254,55 +238,18 @@ static int format_state(const jr_state *st, char *buf, size_t cap)
     return (int)n;
 }
 
-static int fsync_dir_of(const char *path)
-{
-    char *copy = strdup(path);
-    int fd, r = 0;
-
-    if (!copy)
-        return -ENOMEM;
-    fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0 || fsync(fd) < 0)
-        r = -errno;
-    if (fd >= 0)
-        close(fd);
-    free(copy);
-    return r;
-}
-
 int jr_state_save(const char *path, const jr_state *st)
 {
-    char tmp[PATH_MAX];
     char *buf = malloc(STATE_MAX_BYTES);
-    int fd, len, r;
+    int len, r;
 
     if (!buf)
         return -ENOMEM;
-    if ((len = format_state(st, buf, STATE_MAX_BYTES)) < 0) {
-        free(buf);
-        return len;
-    }
-    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp) {
-        free(buf);
-        return -ENAMETOOLONG;
-    }
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-    if (fd < 0) {
-        free(buf);
-        return -errno;
-    }
-    r = write_all(fd, buf, (size_t)len);
-    if (r == 0 && fsync(fd) < 0)
-        r = -errno;
-    if (close(fd) < 0 && r == 0)
-        r = -errno;
+    if ((len = format_state(st, buf, STATE_MAX_BYTES)) < 0)
+        r = len;
+    else
+        r = trpt_write_file_atomic(path, buf, (size_t)len, 0640);
     free(buf);
-    if (r == 0 && rename(tmp, path) < 0)
-        r = -errno;
-    if (r == 0)
-        r = fsync_dir_of(path);
-    if (r < 0)
-        unlink(tmp);
     return r;
 }
 

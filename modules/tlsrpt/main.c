@@ -49,6 +49,18 @@ int tlsrpt_usage_error(const char *cmd, const char *fmt, ...)
     return TLSRPT_EXIT_USAGE;
 }
 
+int tlsrpt_valid_host(const char *s)
+{
+    size_t n = strlen(s);
+
+    if (n == 0 || n > 253)
+        return 0;
+    for (; *s; s++)
+        if (*s <= ' ' || *s == '@' || *s == 0x7f)
+            return 0;
+    return 1;
+}
+
 int tlsrpt_require_submitter(const tlsrpt_ctx *ctx)
 {
     if (ctx->cfg->submitter_domain)

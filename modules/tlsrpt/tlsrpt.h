@@ -78,6 +78,9 @@ int tlsrpt_usage_error(const char *cmd, const char *fmt, ...)
 /* Reports need submitter_domain; 0 if set, else prints why and returns
  * TLSRPT_EXIT_SYSTEM. */
 int tlsrpt_require_submitter(const tlsrpt_ctx *ctx);
+/* 1 if s can be a --host value: 1..253 printable bytes, no space, no '@'
+ * (records refuse addresses). */
+int tlsrpt_valid_host(const char *s);
 /* Parses "YYYY-MM-DD" into an epoch day, with a message on failure. */
 int tlsrpt_parse_day_arg(const char *cmd, const char *arg, int64_t *day);
 /* Creates a directory and its parents (mode 0750) if missing; 0 or
