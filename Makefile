@@ -34,7 +34,9 @@ TEST_SRC   := $(sort $(wildcard tests/core/test_*.c))
 TEST_BIN   := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 # omtlsrpt.so, the rsyslog output module: core is linked in statically and
 # only modInit is exported (modules/omtlsrpt/exports.map); rsyslogd's own
-# symbols resolve at load time, so no -z defs.
+# symbols resolve at load time, so no -z defs. --as-needed: the sanitizer
+# flags turn Debian's default off, and a module linked against libcurl's
+# TLS stack hangs rsyslogd at load.
 OMTLSRPT_SRC := $(sort $(wildcard modules/omtlsrpt/*.c))
 OMTLSRPT_OBJ := $(OMTLSRPT_SRC:%.c=$(BUILD)/%.o)
 OMTLSRPT_SO  := $(BUILD)/omtlsrpt.so
@@ -76,7 +78,7 @@ $(BUILD)/modules/omtlsrpt/%.o: modules/omtlsrpt/%.c $(wildcard core/*.h) $(wildc
 	$(CC) $(ALL_CFLAGS) $(ESTR_CFLAGS) -fvisibility=hidden -c -o $@ $<
 
 $(OMTLSRPT_SO): $(OMTLSRPT_OBJ) $(CORE_LIB) modules/omtlsrpt/exports.map
-	$(CC) $(LDFLAGS) -shared -pthread -Wl,--version-script=modules/omtlsrpt/exports.map \
+	$(CC) $(LDFLAGS) -shared -pthread -Wl,--as-needed -Wl,--version-script=modules/omtlsrpt/exports.map \
 		-o $@ $(OMTLSRPT_OBJ) $(CORE_LIB) $(ESTR_LIBS) $(LDLIBS)
 
 $(CORE_LIB): $(CORE_OBJ)

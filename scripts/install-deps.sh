@@ -7,7 +7,7 @@ set -eu
 PKGS="build-essential pkg-config clang libclang-rt-14-dev \
 libfastjson-dev zlib1g-dev libssl-dev \
 python3 python3-jsonschema gzip valgrind clang-format \
-rsyslog libestr-dev libsystemd-dev systemd-journal-remote \
+rsyslog rsyslog-relp libestr-dev libsystemd-dev systemd-journal-remote \
 libunbound-dev knot bind9-dnsutils dns-root-data \
 python3-dkim python3-dnspython python3-aiosmtpd libcurl4-openssl-dev openssl"
 

@@ -17,6 +17,12 @@ for c in core/*.c; do
 done
 for f in tests/fuzz/fuzz_*.c; do
     t="$out/$(basename "$f" .c)"
+    # The rsyslog module's input side is fuzzed with its own sources.
+    extra=""
+    case "$f" in
+    */fuzz_omtlsrpt.c) extra="-Imodules/omtlsrpt modules/omtlsrpt/engine.c modules/omtlsrpt/frame.c" ;;
+    esac
+    # shellcheck disable=SC2086
     clang $CFLAGS -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-        -o "$t" "$f" $objs $(pkg-config --libs libfastjson zlib libsystemd libcrypto libcurl) -lunbound -lpthread
+        -o "$t" "$f" $extra $objs $(pkg-config --libs libfastjson zlib libsystemd libcrypto libcurl) -lunbound -lpthread
 done
