@@ -163,3 +163,17 @@ if grep -q 'big.json.gz: not sent: split into 2 reports' "$s/send1.log" &&
         "$SMTP_OUT"/*.eml >/dev/null; then
     pass send-oversize-report-split-by-policy-never-truncated
 else fail send-oversize-report-split-by-policy-never-truncated "$(cat "$s"/send*.log)"; fi
+
+# Options: suppress, send_success_only_reports = no, max_destinations.
+o="$WORK/opts"; mkdir -p "$o"
+rm -rf "$d/outbox"; cp -a "$WORK/outbox.clean" "$d/outbox"
+conf "$d/o.conf" "http_timeout = 1" "suppress = expired.test" \
+    "send_success_only_reports = no" "max_destinations = 1"
+rm -f "$SMTP_OUT"/*; : >"$HTTPS_LOG"
+"$TLSRPT" -c "$d/o.conf" send --now "$T1" 2>"$o/send.log"
+if grep -q '!expired.test!.*not sent: suppressed by configuration' "$o/send.log" &&
+    grep -q '!valid.test!.*not sent: no failures' "$o/send.log" &&
+    grep -q '!selfsigned.test!.*-> mailto:tls!reports@selfsigned.test: sent' "$o/send.log" &&
+    ! grep -q '!selfsigned.test!.*-> https:' "$o/send.log"; then
+    pass send-suppress-success-only-and-max-destinations
+else fail send-suppress-success-only-and-max-destinations "$(cat "$o/send.log")"; fi
