@@ -37,7 +37,8 @@ TEST_BIN   := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 # symbols resolve at load time, so no -z defs. --as-needed: the sanitizer
 # flags turn Debian's default off, and a module linked against libcurl's
 # TLS stack hangs rsyslogd at load.
-OMTLSRPT_SRC := $(sort $(wildcard modules/omtlsrpt/*.c))
+# abi_probe.c is a program of make abi-check, not part of the module.
+OMTLSRPT_SRC := $(sort $(filter-out modules/omtlsrpt/abi_probe.c,$(wildcard modules/omtlsrpt/*.c)))
 OMTLSRPT_OBJ := $(OMTLSRPT_SRC:%.c=$(BUILD)/%.o)
 OMTLSRPT_SO  := $(BUILD)/omtlsrpt.so
 ESTR_CFLAGS  := $(shell pkg-config --cflags libestr 2>/dev/null)
