@@ -143,6 +143,14 @@ uint64_t trpt_sink_pending_bytes(const trpt_sink *s)
     return s ? s->pending_bytes : 0;
 }
 
+const char *trpt_sink_last_json(const trpt_sink *s, size_t *len)
+{
+    if (!s || !len)
+        return NULL;
+    *len = s->json.len;
+    return s->json.data;
+}
+
 const trpt_sink_stats *trpt_sink_stats_get(const trpt_sink *s)
 {
     return s ? &s->stats : NULL;

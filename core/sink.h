@@ -26,6 +26,10 @@
  *                        log rotation tools); pending records are kept
  * trpt_sink_pending()    records appended and not yet committed
  * trpt_sink_pending_bytes() their encoded size (edges commit by size)
+ * trpt_sink_last_json()  the encoded form of the record appended last
+ *                        (valid until the next append): an edge that keeps
+ *                        its own copy of a batch copies this instead of
+ *                        encoding the record again
  * trpt_sink_stats_get()  counters
  * trpt_sink_close()      commit what is pending, release, free (NULL ok);
  *                        returns the commit's result
@@ -73,6 +77,7 @@ void trpt_sink_discard(trpt_sink *s);
 int trpt_sink_reopen(trpt_sink *s);
 uint64_t trpt_sink_pending(const trpt_sink *s);
 uint64_t trpt_sink_pending_bytes(const trpt_sink *s);
+const char *trpt_sink_last_json(const trpt_sink *s, size_t *len);
 const trpt_sink_stats *trpt_sink_stats_get(const trpt_sink *s);
 int trpt_sink_close(trpt_sink *s);
 

@@ -114,19 +114,22 @@ static int draw_source(char *out, size_t outlen)
     return 0;
 }
 
-static int hold_record(otr_engine *e, const trpt_record *rec)
+/* The JSON the sink just encoded for the record, length-prefixed: no
+ * second encoding. */
+static int hold_record(otr_engine *e)
 {
-    size_t at = e->held.len;
-    uint32_t len;
+    size_t at = e->held.len, n = 0;
+    const char *json = trpt_sink_last_json(e->sink, &n);
+    uint32_t len = (uint32_t)n;
     int r;
 
-    if ((r = trpt_buf_append(&e->held, "\0\0\0\0", 4)) < 0 ||
-        (r = trpt_record_to_json_valid(rec, &e->held)) < 0) {
+    if (!json || n > UINT32_MAX)
+        return -EINVAL;
+    if ((r = trpt_buf_append(&e->held, &len, 4)) < 0 ||
+        (r = trpt_buf_append(&e->held, json, n)) < 0) {
         e->held.len = at;
         return r;
     }
-    len = (uint32_t)(e->held.len - at - 4);
-    memcpy(e->held.data + at, &len, 4);
     e->n_held++;
     return 0;
 }
@@ -145,7 +148,7 @@ static int emit_record(void *ctx, const trpt_record *rec)
 
     if (r < 0)
         return r;
-    return hold_record(e, rec);
+    return hold_record(e);
 }
 
 /* The turn condition waits on CLOCK_MONOTONIC: time-outs must not jump

@@ -150,6 +150,30 @@ TEST(only_committed_records_are_visible_and_decode_back_equal)
     EXPECT_EQ(trpt_sink_close(s), 0);
 }
 
+TEST(last_json_is_what_the_spool_gets_for_the_last_record)
+{
+    const char *dir = spool_dir();
+    trpt_sink *s = open_sink(dir, "collector.example");
+    trpt_record r, back;
+    const char *json;
+    size_t len = 0;
+
+    ASSERT(s != NULL);
+    make_record(&r, 7, NULL);
+    EXPECT_EQ(trpt_sink_append(s, &r), 0);
+    json = trpt_sink_last_json(s, &len);
+    ASSERT(json != NULL && len > 0);
+    trpt_record_init(&back);
+    ASSERT(trpt_record_from_json(&back, json, len) == 0);
+    EXPECT_STREQ(back.event_id, "dg-00112233aabbccdd:7.0");
+    EXPECT_STREQ(back.reporting_host, "collector.example"); /* as written */
+    EXPECT_EQ(trpt_sink_pending_bytes(s), len);
+    EXPECT(trpt_sink_last_json(NULL, &len) == NULL);
+    trpt_record_clear(&back);
+    trpt_record_clear(&r);
+    EXPECT_EQ(trpt_sink_close(s), 0);
+}
+
 TEST(default_host_fills_only_records_without_a_host)
 {
     const char *dir = spool_dir();
