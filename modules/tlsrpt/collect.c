@@ -49,83 +49,8 @@
 #include "datagram.h"
 #include "sink.h"
 #include "timeutil.h"
+#include "collect.h"
 #include "tlsrpt.h"
-
-#define RECV_BATCH       64
-#define STAGING_MAX      (8u << 20)  /* bytes of receive buffers per batch */
-#define QUEUE_DEFAULT    (64u << 20) /* in-memory ring */
-#define COMMIT_RECORDS   65536       /* commit at least this often */
-#define COMMIT_MS        200         /* --commit-interval default */
-#define STATS_PERIOD_S   5
-#define SOCKET_RCVBUF    (8 << 20)
-#define RECV_TIMEOUT_MS  100 /* how soon the receive loop sees a stop */
-#define RECV_SPIN_US     200 /* poll this long after data before sleeping */
-#define MAX_DATAGRAM_MIN 512
-#define MAX_DATAGRAM_MAX (4u << 20)
-
-typedef struct collect_opts {
-    const char *socket_path;
-    mode_t mode;
-    const char *group;
-    const char *host;
-    const char *stats_file;
-    unsigned commit_ms;
-    size_t max_datagram;
-    size_t queue_bytes;
-    bool realtime; /* receive thread under SCHED_FIFO */
-} collect_opts;
-
-/* Counters shared between threads (relaxed atomics; each has one writer). */
-typedef struct counters {
-    uint64_t received;     /* datagrams read from the socket */
-    uint64_t bytes;        /* their bytes */
-    uint64_t oversize;     /* longer than --max-datagram: skipped */
-    uint64_t queue_full;   /* ring full: dropped inside the collector */
-    uint64_t kernel_drops; /* SO_RXQ_OVFL, where the kernel reports any */
-    uint64_t recv_errors;
-    uint64_t committed; /* records made durable */
-    uint64_t lost;      /* records lost to a failed commit/append */
-    uint64_t commit_failures;
-    uint64_t queue_high; /* ring bytes high-water mark */
-} counters;
-
-#define CNT_ADD(c, f, n) __atomic_fetch_add(&(c)->f, (n), __ATOMIC_RELAXED)
-#define CNT_GET(c, f)    __atomic_load_n(&(c)->f, __ATOMIC_RELAXED)
-#define CNT_SET(c, f, v) __atomic_store_n(&(c)->f, (v), __ATOMIC_RELAXED)
-
-/* One queued datagram: header, then the bytes, padded to 8. */
-typedef struct entry_hdr {
-    uint32_t len; /* ENTRY_WRAP: continue at offset 0 */
-    uint32_t pad;
-    uint64_t seq;
-    int64_t time_us;
-} entry_hdr;
-
-#define ENTRY_WRAP UINT32_MAX
-
-/* Single producer (receive thread), single consumer (writer thread),
- * without a lock on the data path: the producer owns head and the free
- * bytes, the consumer tail and the used ones; `used` (atomic) hands bytes
- * over. The consumer sleeps on the condition variable only when the ring
- * is empty, and the producer signals only then (`sleeping`), so a
- * datagram costs no wake-up while the writer is busy. Both flags and
- * `used` are accessed sequentially consistent: the producer's "add, then
- * look at sleeping" and the consumer's "set sleeping, then look at used"
- * cannot both miss each other. */
-typedef struct ring {
-    pthread_mutex_t lock;
-    pthread_cond_t nonempty;
-    char *buf;
-    size_t cap;
-    size_t head;  /* producer only: writes here */
-    size_t tail;  /* consumer only: reads here */
-    size_t used;  /* atomic: bytes between tail and head, wrap included */
-    int closed;   /* atomic: producer finished */
-    int sleeping; /* atomic: consumer waits for data */
-} ring;
-
-#define AT_LOAD(p)     __atomic_load_n(p, __ATOMIC_SEQ_CST)
-#define AT_STORE(p, v) __atomic_store_n(p, v, __ATOMIC_SEQ_CST)
 
 /* Wakes the consumer if it sleeps; called after publishing bytes or
  * closing. */
@@ -145,24 +70,6 @@ static void ring_close(ring *q)
     pthread_cond_signal(&q->nonempty);
     pthread_mutex_unlock(&q->lock);
 }
-
-typedef struct collector {
-    const tlsrpt_ctx *ctx;
-    collect_opts o;
-    char source[32];
-    int fd;
-    ino_t sock_ino;
-    bool socket_bound;
-    ring q;
-    counters c;
-    trpt_sink *sink;
-    int stop;   /* atomic: receive thread drains and ends */
-    int reopen; /* atomic: SIGHUP seen, writer starts a new segment */
-    /* the writer's decoder counters, published after each batch */
-    pthread_mutex_t stats_lock;
-    trpt_datagram_stats dstats;
-    uint64_t pending_now;
-} collector;
 
 /* ---- ring ------------------------------------------------------------ */
 
@@ -559,275 +466,6 @@ static void *writer_thread(void *arg)
     return NULL;
 }
 
-/* ---- the socket ------------------------------------------------------ */
-
-static int fill_addr(struct sockaddr_un *a, const char *path)
-{
-    memset(a, 0, sizeof *a);
-    a->sun_family = AF_UNIX;
-    if (strlen(path) >= sizeof a->sun_path)
-        return -ENAMETOOLONG;
-    strcpy(a->sun_path, path);
-    return 0;
-}
-
-/* A socket file left by a collector that died is removed; a live one (a
- * datagram connect() succeeds) or any other file is refused. */
-static int clear_stale_socket(const char *path, const struct sockaddr_un *a)
-{
-    struct stat st;
-    int probe, r;
-
-    if (lstat(path, &st) < 0)
-        return errno == ENOENT ? 0 : -errno;
-    if (!S_ISSOCK(st.st_mode))
-        return -EEXIST;
-    if ((probe = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
-        return -errno;
-    r = connect(probe, (const struct sockaddr *)a, sizeof *a);
-    close(probe);
-    if (r == 0)
-        return -EADDRINUSE;
-    return unlink(path) < 0 && errno != ENOENT ? -errno : 0;
-}
-
-static int lookup_group(const char *name, gid_t *gid)
-{
-    struct group gr, *res = NULL;
-    char buf[16384];
-    char *end;
-    unsigned long n;
-
-    if (getgrnam_r(name, &gr, buf, sizeof buf, &res) == 0 && res) {
-        *gid = res->gr_gid;
-        return 0;
-    }
-    errno = 0;
-    n = strtoul(name, &end, 10); /* a numeric gid */
-    if (errno || *end || end == name || n > 0x7fffffff)
-        return -ENOENT;
-    *gid = (gid_t)n;
-    return 0;
-}
-
-/* Larger queues help only where the kernel honours them: an AF_UNIX
- * datagram socket is limited by net.unix.max_dgram_qlen (datagrams), not
- * by bytes; the buffer is raised anyway (FORCE needs CAP_NET_ADMIN). */
-static void tune_socket(int fd)
-{
-    int size = SOCKET_RCVBUF, on = 1;
-    struct timeval tv = {0, RECV_TIMEOUT_MS * 1000};
-
-    if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size) < 0)
-        (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
-    (void)setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &on, sizeof on);
-    (void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-}
-
-static int open_socket(collector *co)
-{
-    struct sockaddr_un a;
-    struct stat st;
-    gid_t gid = (gid_t)-1;
-    mode_t old;
-    int r;
-
-    if ((r = fill_addr(&a, co->o.socket_path)) < 0)
-        return r;
-    if (co->o.group && lookup_group(co->o.group, &gid) < 0) {
-        tlsrpt_err("collect: unknown group %s", co->o.group);
-        return -ENOENT;
-    }
-    if ((r = clear_stale_socket(co->o.socket_path, &a)) < 0) {
-        tlsrpt_err("collect: %s: %s", co->o.socket_path,
-                   r == -EADDRINUSE ? "another collector is bound to it"
-                   : r == -EEXIST   ? "exists and is not a socket"
-                                    : strerror(-r));
-        return r;
-    }
-    co->fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (co->fd < 0)
-        return -errno;
-    tune_socket(co->fd);
-    old = umask(0177); /* no window where others could write */
-    r = bind(co->fd, (const struct sockaddr *)&a, sizeof a);
-    umask(old);
-    if (r < 0) {
-        r = -errno;
-        tlsrpt_err("collect: bind %s: %s", co->o.socket_path, strerror(-r));
-        return r;
-    }
-    co->socket_bound = true;
-    if (stat(co->o.socket_path, &st) == 0)
-        co->sock_ino = st.st_ino;
-    if (gid != (gid_t)-1 && chown(co->o.socket_path, (uid_t)-1, gid) < 0) {
-        r = -errno;
-        tlsrpt_err("collect: chgrp %s %s: %s", co->o.group, co->o.socket_path,
-                   strerror(-r));
-        return r;
-    }
-    if (chmod(co->o.socket_path, co->o.mode) < 0) {
-        r = -errno;
-        tlsrpt_err("collect: chmod %s: %s", co->o.socket_path, strerror(-r));
-        return r;
-    }
-    return 0;
-}
-
-/* Removes the socket file if it is still ours (not replaced by a newer
- * collector). */
-static void remove_socket(collector *co)
-{
-    struct stat st;
-
-    if (!co->socket_bound)
-        return;
-    if (stat(co->o.socket_path, &st) == 0 && st.st_ino == co->sock_ino)
-        unlink(co->o.socket_path);
-    co->socket_bound = false;
-}
-
-/* ---- statistics ------------------------------------------------------ */
-
-typedef struct snapshot {
-    counters c;
-    trpt_datagram_stats d;
-    uint64_t pending;
-    uint64_t malformed;
-} snapshot;
-
-static void take_snapshot(collector *co, snapshot *s)
-{
-    s->c.received = CNT_GET(&co->c, received);
-    s->c.bytes = CNT_GET(&co->c, bytes);
-    s->c.oversize = CNT_GET(&co->c, oversize);
-    s->c.queue_full = CNT_GET(&co->c, queue_full);
-    s->c.kernel_drops = CNT_GET(&co->c, kernel_drops);
-    s->c.recv_errors = CNT_GET(&co->c, recv_errors);
-    s->c.committed = CNT_GET(&co->c, committed);
-    s->c.lost = CNT_GET(&co->c, lost);
-    s->c.commit_failures = CNT_GET(&co->c, commit_failures);
-    s->c.queue_high = CNT_GET(&co->c, queue_high);
-    pthread_mutex_lock(&co->stats_lock);
-    s->d = co->dstats;
-    s->pending = co->pending_now;
-    pthread_mutex_unlock(&co->stats_lock);
-    s->malformed = 0;
-    for (int i = 0; i < TRPT_DGERR_COUNT; i++)
-        if (i != TRPT_DGERR_OVERSIZE)
-            s->malformed += s->d.errors[i];
-}
-
-static void metric(FILE *f, const char *name, const char *type,
-                   const char *help, uint64_t v)
-{
-    fprintf(f, "# HELP tlsrpt_collect_%s %s\n# TYPE tlsrpt_collect_%s %s\n",
-            name, help, name, type);
-    fprintf(f, "tlsrpt_collect_%s %" PRIu64 "\n", name, v);
-}
-
-static void write_metrics(FILE *f, const snapshot *s)
-{
-    metric(f, "datagrams_received_total", "counter",
-           "Datagrams read from the socket.", s->c.received);
-    metric(f, "received_bytes_total", "counter", "Bytes of the datagrams read.",
-           s->c.bytes);
-    metric(f, "datagrams_decoded_total", "counter",
-           "Datagrams that gave records.", s->d.decoded);
-    fprintf(f, "# HELP tlsrpt_collect_datagrams_malformed_total Datagrams "
-               "skipped as malformed, by reason.\n"
-               "# TYPE tlsrpt_collect_datagrams_malformed_total counter\n");
-    for (int i = 0; i < TRPT_DGERR_COUNT; i++)
-        if (i != TRPT_DGERR_OVERSIZE)
-            fprintf(f,
-                    "tlsrpt_collect_datagrams_malformed_total{reason=\"%s\"} "
-                    "%" PRIu64 "\n",
-                    trpt_datagram_error_name((trpt_datagram_error)i),
-                    s->d.errors[i]);
-    metric(f, "datagrams_oversize_total", "counter",
-           "Datagrams longer than --max-datagram, skipped.", s->c.oversize);
-    metric(f, "queue_full_drops_total", "counter",
-           "Datagrams dropped because the in-memory queue was full.",
-           s->c.queue_full);
-    metric(f, "kernel_drops_total", "counter",
-           "Drops the kernel reported for the socket (SO_RXQ_OVFL); senders' "
-           "own EAGAIN losses are not visible here.",
-           s->c.kernel_drops);
-    metric(f, "receive_errors_total", "counter", "Failed receive calls.",
-           s->c.recv_errors);
-    metric(f, "records_total", "counter", "Records decoded.", s->d.records);
-    metric(f, "records_committed_total", "counter",
-           "Records made durable in the spool.", s->c.committed);
-    metric(f, "records_lost_total", "counter",
-           "Records lost to spool write failures.", s->c.lost);
-    metric(f, "commit_failures_total", "counter", "Failed spool commits.",
-           s->c.commit_failures);
-    metric(f, "failure_details_ignored_total", "counter",
-           "Failure details beyond the first of a session.",
-           s->d.details_ignored);
-    metric(f, "records_pending", "gauge", "Records not yet committed.",
-           s->pending);
-    metric(f, "queue_high_water_bytes", "gauge",
-           "Most bytes the in-memory queue held.", s->c.queue_high);
-}
-
-/* Written to a temporary name and renamed: readers see whole files. */
-static void write_stats_file(collector *co)
-{
-    char tmp[4200];
-    snapshot s;
-    FILE *f;
-
-    if (!co->o.stats_file)
-        return;
-    take_snapshot(co, &s);
-    snprintf(tmp, sizeof tmp, "%s.tmp", co->o.stats_file);
-    if (!(f = fopen(tmp, "w"))) {
-        tlsrpt_err("collect: %s: %s", tmp, strerror(errno));
-        return;
-    }
-    write_metrics(f, &s);
-    if (fclose(f) != 0 || rename(tmp, co->o.stats_file) < 0) {
-        tlsrpt_err("collect: %s: %s", co->o.stats_file, strerror(errno));
-        unlink(tmp);
-    }
-}
-
-static void print_summary(collector *co)
-{
-    snapshot s;
-
-    take_snapshot(co, &s);
-    fprintf(stderr,
-            "tlsrpt collect: %" PRIu64 " datagrams received, %" PRIu64
-            " records written, %" PRIu64 " malformed, %" PRIu64
-            " oversize, %" PRIu64 " dropped (queue full), %" PRIu64
-            " kernel drops, %" PRIu64 " records lost (spool)\n",
-            s.c.received, s.c.committed, s.malformed, s.c.oversize,
-            s.c.queue_full, s.c.kernel_drops, s.c.lost);
-    if (!s.malformed)
-        return;
-    fputs("  malformed:", stderr);
-    for (int i = 0; i < TRPT_DGERR_COUNT; i++)
-        if (i != TRPT_DGERR_OVERSIZE && s.d.errors[i])
-            fprintf(stderr, " %s %" PRIu64,
-                    trpt_datagram_error_name((trpt_datagram_error)i),
-                    s.d.errors[i]);
-    fputc('\n', stderr);
-}
-
-static void notify_status(collector *co)
-{
-    snapshot s;
-
-    take_snapshot(co, &s);
-    sd_notifyf(0,
-               "STATUS=%" PRIu64 " datagrams, %" PRIu64 " records, %" PRIu64
-               " malformed, %" PRIu64 " dropped",
-               s.c.received, s.c.committed, s.malformed + s.c.oversize,
-               s.c.queue_full);
-}
-
 /* ---- options --------------------------------------------------------- */
 
 static void usage(FILE *f)
@@ -1024,8 +662,8 @@ static void run_until_signal(collector *co)
         int sig;
 
         if (now >= next_stats) {
-            write_stats_file(co);
-            notify_status(co);
+            collect_write_stats_file(co);
+            collect_notify_status(co);
             next_stats = now + STATS_PERIOD_S * 1000000LL;
         }
         if (wd_usec && now >= next_wd) {
@@ -1056,7 +694,7 @@ static void block_signals(void)
 static void shut_down(collector *co, pthread_t rx, pthread_t wr)
 {
     sd_notify(0, "STOPPING=1");
-    remove_socket(co);
+    collect_remove_socket(co);
     __atomic_store_n(&co->stop, 1, __ATOMIC_RELAXED);
     pthread_join(rx, NULL);
     pthread_join(wr, NULL);
@@ -1082,7 +720,7 @@ static void collector_free(collector *co, char *host)
 
     if (r < 0)
         tlsrpt_err("collect: closing the spool: %s", strerror(-r));
-    remove_socket(co);
+    collect_remove_socket(co);
     if (co->fd >= 0)
         close(co->fd);
     ring_destroy(&co->q);
@@ -1099,7 +737,7 @@ static int setup(collector *co)
         tlsrpt_err("collect: setup: %s", strerror(r < 0 ? -r : errno));
         return TLSRPT_EXIT_SYSTEM;
     }
-    if (open_spool(co) < 0 || open_socket(co) < 0)
+    if (open_spool(co) < 0 || collect_open_socket(co) < 0)
         return TLSRPT_EXIT_SYSTEM;
     return 0;
 }
@@ -1140,8 +778,8 @@ int cmd_collect(tlsrpt_ctx *ctx, int argc, char **argv)
     sd_notify(0, "READY=1");
     run_until_signal(&co);
     shut_down(&co, rx, wr);
-    write_stats_file(&co);
-    print_summary(&co);
+    collect_write_stats_file(&co);
+    collect_print_summary(&co);
     trpt_datagram_decoder_free(w.dec);
     rc = CNT_GET(&co.c, lost) ? TLSRPT_EXIT_SYSTEM : TLSRPT_EXIT_OK;
     collector_free(&co, host);
