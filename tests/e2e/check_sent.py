@@ -1,8 +1,10 @@
 #!/usr/bin/python3
-"""check_sent.py OUTBOX SMTP_OUT HTTPS_LOG DKIM_TXT SUBMITTER
+"""check_sent.py OUTBOX SMTP_OUT HTTPS_LOG DKIM_KEY SUBMITTER
 
 Checks what `tlsrpt send` delivered, independently of opentlsrpt's code:
-every stored mail passes DKIM (python3-dkim, key from DKIM_TXT), has the
+every stored mail passes DKIM (python3-dkim; DKIM_KEY is "dns:IP:PORT", a
+DNS server to fetch the key record from with dnspython, or a file holding
+the TXT value), has the
 RFC 8460 section 5.3 headers and MIME tree, and its attachment equals the
 outbox report of the same file name; every HTTPS POST carries
 application/tlsrpt+gzip and a body equal to an outbox report. Prints one
@@ -21,7 +23,16 @@ import sys
 import dkim
 
 outbox, smtp_out, https_log, dkim_txt, submitter = sys.argv[1:6]
-txt = open(dkim_txt, "rb").read().strip()
+if dkim_txt.startswith("dns:"):
+    import dns.resolver
+
+    _, ip, port = dkim_txt.split(":")
+    resolver = dns.resolver.Resolver(configure=False)
+    resolver.nameservers = [ip]
+    resolver.port = int(port)
+    txt = None
+else:
+    txt = open(dkim_txt, "rb").read().strip()
 reports = {}
 for path in glob.glob(os.path.join(outbox, "*.json.gz")):
     reports[os.path.basename(path)] = open(path, "rb").read()
@@ -31,7 +42,10 @@ mail = {}
 
 
 def dnsfunc(name, timeout=5):
-    return txt
+    if txt is not None:
+        return txt
+    answer = resolver.resolve(name.decode().rstrip("."), "TXT")
+    return b"".join(b"".join(r.strings) for r in answer)
 
 
 for path in sorted(glob.glob(os.path.join(smtp_out, "*.eml"))):

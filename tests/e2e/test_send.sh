@@ -13,6 +13,16 @@
 . "$(dirname "$0")/servers.sh"
 trap 'stop_servers; [ -n "${KEEP_WORK:-}" ] || rm -rf "$WORK"' EXIT
 HERE="$TRPT_SRC/tests/e2e"
+# The DKIM key the mails are signed with, published in the test zone (TXT
+# strings of at most 255 bytes) where the verifier looks it up.
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$WORK/dkim.pem" 2>/dev/null
+printf 'v=DKIM1; k=rsa; s=tlsrpt; p=%s' \
+    "$(openssl pkey -in "$WORK/dkim.pem" -pubout -outform DER 2>/dev/null | base64 -w0)" >"$WORK/dkim.txt"
+{
+    printf 'tlsrpt._domainkey.submitter TXT'
+    fold -w 250 "$WORK/dkim.txt" | sed 's/.*/ "&"/' | tr -d '\n'
+    echo
+} >"$WORK/dkim.zone"
 cat >"$WORK/zone" <<'ZONE'
 $ORIGIN test.
 $TTL 300
@@ -28,13 +38,11 @@ _smtp._tls.stsbad TXT "v=TLSRPTv1; rua=mailto:b@stsbad.test"
 _smtp._tls.wronghost TXT "v=TLSRPTv1; rua=https://reports.test/hang"
 _smtp._tls.tlsabort TXT "v=TLSRPTv1; rua=https://reports.test/flaky"
 ZONE
+cat "$WORK/dkim.zone" >>"$WORK/zone"
 if ! start_knot test "$WORK/zone" || ! start_https "DNS:reports.test" ||
     ! start_smtp; then
     fail send-servers-start; exit 0
 fi
-openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$WORK/dkim.pem" 2>/dev/null
-printf 'v=DKIM1; k=rsa; s=tlsrpt; p=%s' \
-    "$(openssl pkey -in "$WORK/dkim.pem" -pubout -outform DER 2>/dev/null | base64 -w0)" >"$WORK/dkim.txt"
 
 d="$WORK/run"; mkdir -p "$d"
 conf() { # FILE [extra lines]
@@ -58,7 +66,7 @@ cp -a "$d/outbox" "$WORK/outbox.clean"
 
 T1=2026-11-29T00:00:30Z
 "$TLSRPT" -c "$d/c.conf" send --now "$T1" 2>"$d/send1.log"
-if $PY "$HERE/check_sent.py" "$d/outbox" "$SMTP_OUT" "$HTTPS_LOG" "$WORK/dkim.txt" \
+if $PY "$HERE/check_sent.py" "$d/outbox" "$SMTP_OUT" "$HTTPS_LOG" "dns:127.0.0.1:${KNOT_SERVER#*@}" \
     submitter.test >"$d/sent1.json" 2>"$d/check1.err"; then
     pass send-mails-pass-dkim-and-bodies-equal-the-reports
 else fail send-mails-pass-dkim-and-bodies-equal-the-reports "$(cat "$d/check1.err")"; fi
@@ -84,7 +92,7 @@ else fail send-outbox-lists-every-delivery-state "$(cat "$d/outbox1.txt")"; fi
 
 # A second pass at the same time sends nothing again.
 "$TLSRPT" -c "$d/c.conf" send --now "$T1" 2>"$d/send2.log"
-$PY "$HERE/check_sent.py" "$d/outbox" "$SMTP_OUT" "$HTTPS_LOG" "$WORK/dkim.txt" \
+$PY "$HERE/check_sent.py" "$d/outbox" "$SMTP_OUT" "$HTTPS_LOG" "dns:127.0.0.1:${KNOT_SERVER#*@}" \
     submitter.test >"$d/sent2.json" 2>/dev/null
 [ "$(cat "$d/sent2.json")" = "$want" ] && pass send-second-pass-sends-nothing-again ||
     fail send-second-pass-sends-nothing-again "$(cat "$d/sent2.json")"
@@ -111,11 +119,11 @@ conf "$d/k.conf" "http_timeout = 60"
 pid=$!
 for _ in $(seq 200); do grep -q '/hang' "$HTTPS_LOG" 2>/dev/null && break; sleep 0.1; done
 kill -9 "$pid"; wait "$pid" 2>/dev/null
-$PY "$HERE/check_sent.py" "$d/outbox" "$SMTP_OUT" "$HTTPS_LOG" "$WORK/dkim.txt" \
+$PY "$HERE/check_sent.py" "$d/outbox" "$SMTP_OUT" "$HTTPS_LOG" "dns:127.0.0.1:${KNOT_SERVER#*@}" \
     submitter.test >"$k/before.json" 2>/dev/null
 conf "$d/k2.conf" "http_timeout = 1"
 "$TLSRPT" -c "$d/k2.conf" send --now "$T1" 2>"$k/send2.log"
-$PY "$HERE/check_sent.py" "$d/outbox" "$SMTP_OUT" "$HTTPS_LOG" "$WORK/dkim.txt" \
+$PY "$HERE/check_sent.py" "$d/outbox" "$SMTP_OUT" "$HTTPS_LOG" "dns:127.0.0.1:${KNOT_SERVER#*@}" \
     submitter.test >"$k/after.json" 2>"$k/check.err"
 want_k='{"https": {"/fail": 1, "/flaky": 1, "/hang": 2, "/ok": 2}, "mail": {"selfsigned.test": 1, "valid.test": 1}}'
 if [ "$(cat "$k/after.json")" = "$want_k" ] && ! grep -q ': sent$' "$k/send2.log"; then
