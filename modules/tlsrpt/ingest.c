@@ -586,16 +586,6 @@ static int parse_args(int argc, char **argv, ingest_opts *o)
     return -1;
 }
 
-/* exclude_senders as the NULL-terminated array the parser takes. */
-static const char **sender_list(const trpt_config *c)
-{
-    const char **v = calloc(c->exclude_senders.n + 1, sizeof *v);
-
-    for (size_t i = 0; v && i < c->exclude_senders.n; i++)
-        v[i] = c->exclude_senders.v[i];
-    return v;
-}
-
 /* Durability: ingest acknowledges nothing to anyone until it exits, and
  * the writer fsyncs each segment when it lets it go (at a segment roll
  * and at close, before the exit status). So spool_fsync = always is met by
@@ -647,22 +637,20 @@ int cmd_ingest(tlsrpt_ctx *ctx, int argc, char **argv)
     ingest_sink sink = {0};
     ingest_totals tot = {0};
     trpt_sink_stats final;
-    const char **senders;
+    /* trpt_strv keeps its array NULL-terminated: the parser's form. */
+    const char *const *senders =
+        (const char *const *)ctx->cfg->exclude_senders.v;
     char *chunk;
     int rc, r = 0, bad = 0;
 
     if ((rc = parse_args(argc, argv, &o)) >= 0)
         return rc;
-    senders = sender_list(ctx->cfg);
     chunk = malloc(READ_CHUNK);
-    if (!senders || !chunk) {
-        free(senders);
-        free(chunk);
+    if (!chunk) {
         tlsrpt_err("out of memory");
         return TLSRPT_EXIT_SYSTEM;
     }
     if ((rc = open_sink(ctx, &sink, o.host)) != 0) {
-        free(senders);
         free(chunk);
         return rc;
     }
@@ -675,7 +663,6 @@ int cmd_ingest(tlsrpt_ctx *ctx, int argc, char **argv)
     if (close_sink(&sink, &final) < 0 && r >= 0)
         r = sink.spool_error;
     print_summary(&tot, &final, sink.spool_dir);
-    free(senders);
     free(chunk);
     if (r < 0) {
         if (sink.spool_error)

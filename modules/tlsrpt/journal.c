@@ -94,7 +94,6 @@ typedef struct reader {
     sd_journal *j;
     trpt_sink *sink;
     trpt_parser *parser;
-    const char **senders;
     int sigfd;
     int stop;
     /* the current source */
@@ -353,7 +352,8 @@ static int start_parser(reader *rd, const char *seqnum_id)
         .ref_time_us = 0, /* times come from the journal, not from text */
         .max_sessions = rd->ctx->cfg->max_sessions,
         .session_timeout_s = rd->ctx->cfg->session_timeout,
-        .exclude_senders = rd->senders,
+        /* trpt_strv keeps its array NULL-terminated: the parser's form. */
+        .exclude_senders = (const char *const *)rd->ctx->cfg->exclude_senders.v,
         .tlsrpt_mode = rd->ctx->cfg->postfix_tlsrpt,
     };
     int same =
@@ -902,15 +902,6 @@ static int parse_args(int argc, char **argv, jr_opts *o)
 
 /* ---- setup and teardown ------------------------------------------------- */
 
-static const char **sender_list(const trpt_config *c)
-{
-    const char **v = calloc(c->exclude_senders.n + 1, sizeof *v);
-
-    for (size_t i = 0; v && i < c->exclude_senders.n; i++)
-        v[i] = c->exclude_senders.v[i];
-    return v;
-}
-
 static int load_state(reader *rd)
 {
     int r = jr_state_load(rd->state_path, &rd->restored);
@@ -956,8 +947,7 @@ static int setup(reader *rd, int *lockfd)
     else if (asprintf(&rd->state_path, "%s/%s", c->state_directory,
                       STATE_NAME) < 0)
         rd->state_path = NULL;
-    rd->senders = sender_list(c);
-    if (!rd->state_path || !rd->senders)
+    if (!rd->state_path)
         return -ENOMEM;
     if (tlsrpt_ensure_dir(c->spool_directory, "spool") != 0 ||
         (!rd->o->state_path &&
@@ -1024,7 +1014,6 @@ static void teardown(reader *rd, int lockfd)
         close(lockfd);
     jr_state_clear(&rd->restored);
     jr_state_clear(&rd->saved);
-    free(rd->senders);
     free(rd->state_path);
 }
 
