@@ -65,7 +65,7 @@ static void engine_unlock(otr_engine *e, int old)
     pthread_setcancelstate(old, NULL);
 }
 
-static void free_strings(char **v)
+void otr_strings_free(char **v)
 {
     if (!v)
         return;
@@ -79,7 +79,7 @@ void otr_config_clear(otr_config *c)
     if (!c)
         return;
     free(c->template_name);
-    free_strings(c->exclude_senders);
+    otr_strings_free(c->exclude_senders);
     free(c->spool_directory);
     free(c->stats_file);
     memset(c, 0, sizeof *c);

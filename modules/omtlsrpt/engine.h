@@ -74,6 +74,8 @@ typedef struct otr_config {
 } otr_config;
 
 void otr_config_clear(otr_config *c);
+/* Frees a NULL-terminated array of strings and the strings (NULL ok). */
+void otr_strings_free(char **v);
 
 typedef struct otr_counters {
     uint64_t messages;     /* lines parsed */

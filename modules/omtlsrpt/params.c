@@ -190,15 +190,6 @@ static int value_string(const struct cnfparamvals *v, char **out)
     return 0;
 }
 
-static void free_strings(char **v)
-{
-    if (!v)
-        return;
-    for (char **p = v; *p; p++)
-        free(*p);
-    free(v);
-}
-
 /* Senders from tlsrpt.conf (configFile) or excludeSender. */
 static int copy_senders(const trpt_strv *sv, char ***out)
 {
@@ -208,10 +199,10 @@ static int copy_senders(const trpt_strv *sv, char ***out)
         return -ENOMEM;
     for (size_t i = 0; i < sv->n; i++)
         if (!(v[i] = strdup(sv->v[i]))) {
-            free_strings(v);
+            otr_strings_free(v);
             return -ENOMEM;
         }
-    free_strings(*out);
+    otr_strings_free(*out);
     *out = v;
     return 0;
 }
@@ -275,7 +266,7 @@ static int read_senders(const struct cnfparamvals *v, otr_config *c, char *err,
         char *s = es_str2cstr(ar->arr[i], NULL);
 
         if (!s) {
-            free_strings(senders);
+            otr_strings_free(senders);
             return -ENOMEM;
         }
         r = otr_parse_sender(s, &senders[i]);
@@ -286,12 +277,12 @@ static int read_senders(const struct cnfparamvals *v, otr_config *c, char *err,
                     "'%.64s'",
                     s);
             free(s);
-            free_strings(senders);
+            otr_strings_free(senders);
             return r;
         }
         free(s);
     }
-    free_strings(c->exclude_senders);
+    otr_strings_free(c->exclude_senders);
     c->exclude_senders = senders;
     return 0;
 }
